@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct Kestrel: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kestrel",
+        abstract: "Images from disk to trained models and measured results, in native Swift.",
+        version: "0.1.0",
+        subcommands: [Info.self, Convert.self, Bench.self])
+}

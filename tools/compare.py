@@ -1,0 +1,47 @@
+#!/usr/bin/env python3
+"""Put Kestrel's benchmark records beside the anchor tools' records from the same run, as ratios.
+
+Usage: python3 tools/compare.py FILE.jsonl [FILE.jsonl ...]   (Kestrel's and the anchors' JSON Lines)
+
+Both sides print the anchor keys (suite, tool, work, size, threads, median, unit, ...). Records are matched by
+suite, normalised work name, the size label (the part of "size" before " ("), threads and unit. For each
+Kestrel record the table shows every other tool measured on the same thing and the ratio
+kestrel / tool when higher is better (throughput), tool / kestrel when lower is better (time): above 1 means
+Kestrel is faster.
+"""
+import json
+import re
+import sys
+
+
+def norm_work(w):
+    w = w.replace(" (OpenCV default)", "").replace(" (Pillow default)", "")
+    return re.sub(r"^(decode JPEG) q\d+$", r"\1", w)
+
+
+def key(r):
+    return (r["suite"], norm_work(r["work"]), r["size"].split(" (")[0], r["threads"], r["unit"])
+
+
+def main():
+    rows = []
+    for path in sys.argv[1:]:
+        with open(path) as f:
+            rows += [json.loads(line) for line in f if line.startswith("{")]
+    ours = [r for r in rows if r["tool"] == "kestrel"]
+    others = [r for r in rows if r["tool"] != "kestrel"]
+    print("| suite | work | size | threads | Kestrel | other tool | other | Kestrel advantage |")
+    print("|---|---|---|---|---|---|---|---|")
+    for k in ours:
+        matches = [o for o in others if key(o) == key(k)]
+        if not matches:
+            print(f"| {k['suite']} | {k['work']} | {k['size']} | {k['threads']} | {k['median']:.4g} {k['unit']} | – | – | – |")
+        for o in matches:
+            higher = k.get("higher_is_better", True)
+            ratio = k["median"] / o["median"] if higher else o["median"] / k["median"]
+            print(f"| {k['suite']} | {k['work']} | {k['size'].split(' (')[0]} | {k['threads']} | "
+                  f"{k['median']:.4g} {k['unit']} | {o['tool']} | {o['median']:.4g} | {ratio:.2f}× |")
+
+
+if __name__ == "__main__":
+    main()
