@@ -4,7 +4,7 @@
 //
 // Layers, from the edge inwards (arrows point at dependencies):
 //   C edge        CPNG, CJPEG, CBLAS (system libraries via pkg-config) <- CKestrelCodecs (setjmp traps)
-//   Libraries     KestrelImage (codecs, pixels)
+//   Libraries     KestrelImage (codecs, pixels) · KestrelGeometry (boxes, IoU; depends on nothing)
 //   CLI           kestrel (one small command per file; it only orchestrates library calls)
 //   Tests         one target per module, plus _KestrelTestSupport (fixtures, hashing, seeded RNG)
 
@@ -15,6 +15,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .library(name: "KestrelImage", targets: ["KestrelImage"]),
+        .library(name: "KestrelGeometry", targets: ["KestrelGeometry"]),
         .executable(name: "kestrel", targets: ["kestrel"]),
     ],
     dependencies: [
@@ -36,6 +37,7 @@ let package = Package(
 
         // MARK: Libraries
         .target(name: "KestrelImage", dependencies: ["CKestrelCodecs"]),
+        .target(name: "KestrelGeometry"),
 
         // MARK: Command-line tool
         .executableTarget(
@@ -48,6 +50,7 @@ let package = Package(
         // MARK: Tests
         .target(name: "_KestrelTestSupport", path: "Tests/_KestrelTestSupport"),
         .testTarget(name: "KestrelImageTests", dependencies: ["KestrelImage", "_KestrelTestSupport"]),
+        .testTarget(name: "KestrelGeometryTests", dependencies: ["KestrelGeometry", "_KestrelTestSupport"]),
         .testTarget(name: "KestrelCLITests", dependencies: ["kestrel", "_KestrelTestSupport"]),
     ]
 )

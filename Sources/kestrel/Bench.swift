@@ -23,7 +23,17 @@ struct BenchOptions: ParsableArguments {
     @Option(help: "A label for the input set, used in the JSON 'size' field (e.g. native, 1920x1080).")
     var label = "files"
 
+    @Flag(help: "Measure at once instead of waiting for a quiet machine (see QuietGuard).")
+    var noGuard = false
+
     @OptionGroup var output: OutputOptions
+
+    /// Runs `measure` on a quiet machine unless --no-guard; returns its figures and the guard's report.
+    func guarded<T>(_ measure: () throws -> T) rethrows -> (T, [(String, JSON)]) {
+        if noGuard { return (try measure(), []) }
+        let (value, report) = try QuietGuard().run(measure)
+        return (value, report.extra)
+    }
 
     func validate() throws {
         guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }

@@ -64,16 +64,16 @@ struct BenchDecode: ParsableCommand {
             let group = set.filter { $0.info.format == format }
             guard !group.isEmpty else { continue }
             let mp = group.reduce(0.0) { $0 + Double($1.info.width * $1.info.height) / 1e6 }
-            let seconds = try measure(repeats: options.repeats, minTime: options.minTime) {
-                for item in group {
-                    _ = try ImageCodec.decode(item.bytes)
+            let (seconds, guardInfo) = try options.guarded {
+                try measure(repeats: options.repeats, minTime: options.minTime) {
+                    for item in group { _ = try ImageCodec.decode(item.bytes) }
                 }
             }
             let ext = format == .png ? "png" : "jpg"
             report(options, work: format == .png ? "decode PNG" : "decode JPEG",
                    size: sizeLabel(options.label, count: group.count, megapixels: mp,
                                    bytes: group.reduce(0) { $0 + $1.bytes.count }, ext: ext),
-                   megapixels: mp, seconds: seconds)
+                   megapixels: mp, seconds: seconds, extra: guardInfo)
         }
     }
 }
@@ -116,12 +116,14 @@ struct BenchEncode: ParsableCommand {
         ]
         for (work, encode) in jobs {
             var bytes = 0
-            let seconds = try measure(repeats: options.repeats, minTime: options.minTime) {
-                bytes = 0
-                for image in images { bytes += try image.encoded(encode).count }
+            let (seconds, guardInfo) = try options.guarded {
+                try measure(repeats: options.repeats, minTime: options.minTime) {
+                    bytes = 0
+                    for image in images { bytes += try image.encoded(encode).count }
+                }
             }
             report(options, work: work, size: size, megapixels: mp, seconds: seconds,
-                   extra: [("bytes", .int(bytes)), ("filter", .string(pngFilter.rawValue))])
+                   extra: [("bytes", .int(bytes)), ("filter", .string(pngFilter.rawValue))] + guardInfo)
         }
     }
 }
