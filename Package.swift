@@ -5,6 +5,7 @@
 // Layers, from the edge inwards (arrows point at dependencies):
 //   C edge        CPNG, CJPEG, CBLAS (system libraries via pkg-config) <- CKestrelCodecs (setjmp traps)
 //   Libraries     KestrelImage (codecs, pixels) · KestrelGeometry (boxes, IoU; depends on nothing)
+//                 KestrelTensor (Float32 NCHW tensors, GEMM, im2col; CBLAS) <- KestrelNN (autodiff, layers)
 //   CLI           kestrel (one small command per file; it only orchestrates library calls)
 //   Tests         one target per module, plus _KestrelTestSupport (fixtures, hashing, seeded RNG)
 
@@ -12,10 +13,11 @@ import PackageDescription
 
 let package = Package(
     name: "Kestrel",
-    platforms: [.macOS(.v13)],
+    platforms: [.macOS(.v15)],
     products: [
         .library(name: "KestrelImage", targets: ["KestrelImage"]),
         .library(name: "KestrelGeometry", targets: ["KestrelGeometry"]),
+        .library(name: "KestrelTensor", targets: ["KestrelTensor"]),
         .executable(name: "kestrel", targets: ["kestrel"]),
     ],
     dependencies: [
@@ -38,6 +40,7 @@ let package = Package(
         // MARK: Libraries
         .target(name: "KestrelImage", dependencies: ["CKestrelCodecs"]),
         .target(name: "KestrelGeometry"),
+        .target(name: "KestrelTensor", dependencies: ["CBLAS"]),
 
         // MARK: Command-line tool
         .executableTarget(
@@ -48,9 +51,10 @@ let package = Package(
             ]),
 
         // MARK: Tests
-        .target(name: "_KestrelTestSupport", path: "Tests/_KestrelTestSupport"),
+        .target(name: "_KestrelTestSupport", dependencies: ["KestrelTensor"], path: "Tests/_KestrelTestSupport"),
         .testTarget(name: "KestrelImageTests", dependencies: ["KestrelImage", "_KestrelTestSupport"]),
         .testTarget(name: "KestrelGeometryTests", dependencies: ["KestrelGeometry", "_KestrelTestSupport"]),
+        .testTarget(name: "KestrelTensorTests", dependencies: ["KestrelTensor", "_KestrelTestSupport"]),
         .testTarget(name: "KestrelCLITests", dependencies: ["kestrel", "_KestrelTestSupport"]),
     ]
 )
