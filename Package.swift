@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "KestrelImage", targets: ["KestrelImage"]),
         .library(name: "KestrelGeometry", targets: ["KestrelGeometry"]),
         .library(name: "KestrelTensor", targets: ["KestrelTensor"]),
+        .library(name: "KestrelNN", targets: ["KestrelNN"]),
         .executable(name: "kestrel", targets: ["kestrel"]),
     ],
     dependencies: [
@@ -41,6 +42,7 @@ let package = Package(
         .target(name: "KestrelImage", dependencies: ["CKestrelCodecs"]),
         .target(name: "KestrelGeometry"),
         .target(name: "KestrelTensor", dependencies: ["CBLAS"]),
+        .target(name: "KestrelNN", dependencies: ["KestrelTensor"]),
 
         // MARK: Command-line tool
         .executableTarget(
@@ -51,10 +53,11 @@ let package = Package(
             ]),
 
         // MARK: Tests
-        .target(name: "_KestrelTestSupport", dependencies: ["KestrelTensor"], path: "Tests/_KestrelTestSupport"),
+        .target(name: "_KestrelTestSupport", dependencies: ["KestrelNN"], path: "Tests/_KestrelTestSupport"),
         .testTarget(name: "KestrelImageTests", dependencies: ["KestrelImage", "_KestrelTestSupport"]),
         .testTarget(name: "KestrelGeometryTests", dependencies: ["KestrelGeometry", "_KestrelTestSupport"]),
         .testTarget(name: "KestrelTensorTests", dependencies: ["KestrelTensor", "_KestrelTestSupport"]),
+        .testTarget(name: "KestrelNNTests", dependencies: ["KestrelNN", "_KestrelTestSupport"]),
         .testTarget(name: "KestrelCLITests", dependencies: ["kestrel", "_KestrelTestSupport"]),
     ]
 )
