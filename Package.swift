@@ -39,10 +39,12 @@ let package = Package(
         .target(name: "CKestrelCodecs", dependencies: ["CPNG", "CJPEG"]),
 
         // MARK: Libraries
-        .target(name: "KestrelImage", dependencies: ["CKestrelCodecs"]),
+        // Atomic writes and bounded reads, shared by every module that touches files.
+        .target(name: "KestrelFiles"),
+        .target(name: "KestrelImage", dependencies: ["CKestrelCodecs", "KestrelFiles"]),
         .target(name: "KestrelGeometry"),
         .target(name: "KestrelTensor", dependencies: ["CBLAS"]),
-        .target(name: "KestrelNN", dependencies: ["KestrelTensor"]),
+        .target(name: "KestrelNN", dependencies: ["KestrelTensor", "KestrelFiles"]),
 
         // MARK: Command-line tool
         .executableTarget(

@@ -13,8 +13,9 @@ public final class Variable {
     /// The accumulated gradient of the last `backward` (leaves that require gradients, and variables marked with
     /// ``retainGradient()``); nil until then.
     public var grad: Tensor?
-    /// True for leaves whose gradient is wanted (parameters, inputs under a gradient check).
-    public let requiresGrad: Bool
+    /// True for leaves whose gradient is wanted (parameters, inputs under a gradient check). Setting it to false
+    /// on a parameter freezes it: no gradient is computed for it.
+    public var requiresGrad: Bool
     /// The op that produced this variable; nil for leaves and for values computed without recording.
     let creator: Node?
     private(set) var retainsGrad = false
