@@ -50,7 +50,7 @@ let package = Package(
         .executableTarget(
             name: "kestrel",
             dependencies: [
-                "KestrelImage",
+                "KestrelImage", "KestrelTensor",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 

@@ -262,3 +262,40 @@ public enum Convolution {
         return (t.shape[0], t.shape[1], t.shape[2], t.shape[3])
     }
 }
+
+extension Convolution {
+    /// One GEMM call shape: `C[m×n] = op(A)[m×k] · op(B)[k×n]`.
+    public struct GEMMShape: Hashable, Sendable {
+        public var m: Int, n: Int, k: Int
+        public var transA: Bool, transB: Bool
+        public var flops: Double { 2 * Double(m) * Double(n) * Double(k) }
+    }
+
+    /// Which product a plan describes.
+    public enum Pass: Sendable { case forward, backwardData, backwardWeight }
+
+    /// The GEMM calls `forward` / `backwardData` / `backwardWeight` make for this input and weight, in order —
+    /// so a benchmark can time the same GEMMs bare and report how much the convolution adds around them.
+    public static func gemmPlan(inputShape: Shape, weightShape: Shape, geometry g: ConvGeometry, pass: Pass) -> [GEMMShape] {
+        let (n, c, h, w) = (inputShape[0], inputShape[1], inputShape[2], inputShape[3])
+        let (cout, cg, kh, kw) = (weightShape[0], weightShape[1], weightShape[2], weightShape[3])
+        let (oh, ow) = g.outputSize(h: h, w: w)
+        let l = oh * ow, k = cg * kh * kw, coutg = cout / g.groups
+        _ = c
+        var plan: [GEMMShape] = []
+        let blocks: [Int] = g.isPointwise ? [Int](repeating: 1, count: n)
+            : stride(from: 0, to: n, by: imageBlock(batch: n, columnsPerImage: l)).map {
+                min(imageBlock(batch: n, columnsPerImage: l), n - $0)
+            }
+        for b in blocks {
+            for _ in 0..<g.groups {
+                switch pass {
+                case .forward: plan.append(GEMMShape(m: coutg, n: b * l, k: k, transA: false, transB: false))
+                case .backwardData: plan.append(GEMMShape(m: k, n: b * l, k: coutg, transA: true, transB: false))
+                case .backwardWeight: plan.append(GEMMShape(m: coutg, n: k, k: b * l, transA: false, transB: true))
+                }
+            }
+        }
+        return plan
+    }
+}
