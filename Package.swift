@@ -6,6 +6,7 @@
 //   C edge        CPNG, CJPEG, CBLAS (system libraries via pkg-config) <- CKestrelCodecs (setjmp traps)
 //   Libraries     KestrelImage (codecs, pixels) · KestrelGeometry (boxes, IoU; depends on nothing)
 //                 KestrelTensor (Float32 NCHW tensors, GEMM, im2col; CBLAS) <- KestrelNN (autodiff, layers)
+//                 <- KestrelModels (the classifier zoo)
 //   CLI           kestrel (one small command per file; it only orchestrates library calls)
 //   Tests         one target per module, plus _KestrelTestSupport (fixtures, hashing, seeded RNG)
 
@@ -19,6 +20,7 @@ let package = Package(
         .library(name: "KestrelGeometry", targets: ["KestrelGeometry"]),
         .library(name: "KestrelTensor", targets: ["KestrelTensor"]),
         .library(name: "KestrelNN", targets: ["KestrelNN"]),
+        .library(name: "KestrelModels", targets: ["KestrelModels"]),
         .executable(name: "kestrel", targets: ["kestrel"]),
     ],
     dependencies: [
@@ -45,12 +47,13 @@ let package = Package(
         .target(name: "KestrelGeometry"),
         .target(name: "KestrelTensor", dependencies: ["CBLAS"]),
         .target(name: "KestrelNN", dependencies: ["KestrelTensor", "KestrelFiles"]),
+        .target(name: "KestrelModels", dependencies: ["KestrelNN"]),
 
         // MARK: Command-line tool
         .executableTarget(
             name: "kestrel",
             dependencies: [
-                "KestrelImage", "KestrelTensor",
+                "KestrelImage", "KestrelTensor", "KestrelModels",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -60,6 +63,7 @@ let package = Package(
         .testTarget(name: "KestrelGeometryTests", dependencies: ["KestrelGeometry", "_KestrelTestSupport"]),
         .testTarget(name: "KestrelTensorTests", dependencies: ["KestrelTensor", "_KestrelTestSupport"]),
         .testTarget(name: "KestrelNNTests", dependencies: ["KestrelNN", "_KestrelTestSupport"]),
+        .testTarget(name: "KestrelModelsTests", dependencies: ["KestrelModels", "_KestrelTestSupport"]),
         .testTarget(name: "KestrelCLITests", dependencies: ["kestrel", "_KestrelTestSupport"]),
     ]
 )
