@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "KestrelTensor", targets: ["KestrelTensor"]),
         .library(name: "KestrelNN", targets: ["KestrelNN"]),
         .library(name: "KestrelModels", targets: ["KestrelModels"]),
+        .library(name: "KestrelData", targets: ["KestrelData"]),
         .executable(name: "kestrel", targets: ["kestrel"]),
     ],
     dependencies: [
@@ -48,6 +49,7 @@ let package = Package(
         .target(name: "KestrelTensor", dependencies: ["CBLAS"]),
         .target(name: "KestrelNN", dependencies: ["KestrelTensor", "KestrelFiles"]),
         .target(name: "KestrelModels", dependencies: ["KestrelNN"]),
+        .target(name: "KestrelData", dependencies: ["KestrelImage", "KestrelTensor", "KestrelFiles"]),
 
         // MARK: Command-line tool
         .executableTarget(
@@ -64,6 +66,7 @@ let package = Package(
         .testTarget(name: "KestrelTensorTests", dependencies: ["KestrelTensor", "_KestrelTestSupport"]),
         .testTarget(name: "KestrelNNTests", dependencies: ["KestrelNN", "_KestrelTestSupport"]),
         .testTarget(name: "KestrelModelsTests", dependencies: ["KestrelModels", "_KestrelTestSupport"]),
+        .testTarget(name: "KestrelDataTests", dependencies: ["KestrelData", "KestrelImage", "KestrelFiles", "_KestrelTestSupport"]),
         .testTarget(name: "KestrelCLITests", dependencies: ["kestrel", "_KestrelTestSupport"]),
     ]
 )
