@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "KestrelNN", targets: ["KestrelNN"]),
         .library(name: "KestrelModels", targets: ["KestrelModels"]),
         .library(name: "KestrelData", targets: ["KestrelData"]),
+        .library(name: "KestrelTraining", targets: ["KestrelTraining"]),
         .executable(name: "kestrel", targets: ["kestrel"]),
     ],
     dependencies: [
@@ -50,12 +51,13 @@ let package = Package(
         .target(name: "KestrelNN", dependencies: ["KestrelTensor", "KestrelFiles"]),
         .target(name: "KestrelModels", dependencies: ["KestrelNN"]),
         .target(name: "KestrelData", dependencies: ["KestrelImage", "KestrelTensor", "KestrelFiles"]),
+        .target(name: "KestrelTraining", dependencies: ["KestrelModels", "KestrelData", "KestrelFiles"]),
 
         // MARK: Command-line tool
         .executableTarget(
             name: "kestrel",
             dependencies: [
-                "KestrelImage", "KestrelTensor", "KestrelModels",
+                "KestrelImage", "KestrelTensor", "KestrelModels", "KestrelData", "KestrelTraining",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -67,6 +69,7 @@ let package = Package(
         .testTarget(name: "KestrelNNTests", dependencies: ["KestrelNN", "_KestrelTestSupport"]),
         .testTarget(name: "KestrelModelsTests", dependencies: ["KestrelModels", "_KestrelTestSupport"]),
         .testTarget(name: "KestrelDataTests", dependencies: ["KestrelData", "KestrelImage", "KestrelFiles", "_KestrelTestSupport"]),
+        .testTarget(name: "KestrelTrainingTests", dependencies: ["KestrelTraining", "_KestrelTestSupport"]),
         .testTarget(name: "KestrelCLITests", dependencies: ["kestrel", "_KestrelTestSupport"]),
     ]
 )

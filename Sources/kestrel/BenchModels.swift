@@ -56,7 +56,7 @@ struct BenchInfer: ParsableCommand {
             model.eval()
             for t in models.threads {
                 for n in models.batchSize {
-                    try Compute.withThreads(t) {
+                    Compute.withThreads(t) {
                         let x = Variable(Tensor.random(seed: 1, [n, 3, size, size]))
                         let (seconds, guardInfo) = options.guarded {
                             measure(repeats: options.repeats, minTime: options.minTime) {
@@ -105,7 +105,7 @@ struct BenchTrain: ParsableCommand {
             let optimizer = try Optimizer(model.namedParameters(), rule: Momentum(momentum: 0.9), learningRate: 0.01)
             for t in models.threads {
                 for n in models.batchSize {
-                    try Compute.withThreads(t) {
+                    Compute.withThreads(t) {
                         let x = Variable(Tensor.random(seed: 1, [n, 3, size, size]))
                         let targets = (0..<n).map { $0 % model.classes }
                         let (seconds, guardInfo) = options.guarded {

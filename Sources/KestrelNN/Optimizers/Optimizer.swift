@@ -84,6 +84,11 @@ public final class Optimizer<Rule: UpdateRule> {
         return grads
     }
 
+    func replaceStates(_ newStates: [Rule.State], stepCount: Int) {
+        states = newStates
+        self.stepCount = stepCount
+    }
+
     /// One update of every parameter from its current gradient.
     public func step() {
         stepCount += 1
