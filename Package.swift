@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "KestrelModels", targets: ["KestrelModels"]),
         .library(name: "KestrelData", targets: ["KestrelData"]),
         .library(name: "KestrelTraining", targets: ["KestrelTraining"]),
+        .library(name: "KestrelDetection", targets: ["KestrelDetection"]),
         .executable(name: "kestrel", targets: ["kestrel"]),
     ],
     dependencies: [
@@ -52,6 +53,7 @@ let package = Package(
         .target(name: "KestrelModels", dependencies: ["KestrelNN"]),
         .target(name: "KestrelData", dependencies: ["KestrelImage", "KestrelTensor", "KestrelFiles"]),
         .target(name: "KestrelTraining", dependencies: ["KestrelModels", "KestrelData", "KestrelFiles"]),
+        .target(name: "KestrelDetection", dependencies: ["KestrelModels", "KestrelGeometry"]),
 
         // MARK: Command-line tool
         .executableTarget(
@@ -70,6 +72,7 @@ let package = Package(
         .testTarget(name: "KestrelModelsTests", dependencies: ["KestrelModels", "_KestrelTestSupport"]),
         .testTarget(name: "KestrelDataTests", dependencies: ["KestrelData", "KestrelImage", "KestrelFiles", "_KestrelTestSupport"]),
         .testTarget(name: "KestrelTrainingTests", dependencies: ["KestrelTraining", "_KestrelTestSupport"]),
+        .testTarget(name: "KestrelDetectionTests", dependencies: ["KestrelDetection", "_KestrelTestSupport"]),
         .testTarget(name: "KestrelCLITests", dependencies: ["kestrel", "_KestrelTestSupport"]),
     ]
 )
