@@ -51,7 +51,7 @@ let package = Package(
         .target(name: "KestrelTensor", dependencies: ["CBLAS"]),
         .target(name: "KestrelNN", dependencies: ["KestrelTensor", "KestrelFiles"]),
         .target(name: "KestrelModels", dependencies: ["KestrelNN"]),
-        .target(name: "KestrelData", dependencies: ["KestrelImage", "KestrelTensor", "KestrelFiles"]),
+        .target(name: "KestrelData", dependencies: ["KestrelImage", "KestrelTensor", "KestrelFiles", "KestrelGeometry"]),
         .target(name: "KestrelTraining", dependencies: ["KestrelModels", "KestrelData", "KestrelFiles"]),
         .target(name: "KestrelDetection", dependencies: ["KestrelModels", "KestrelGeometry"]),
 
