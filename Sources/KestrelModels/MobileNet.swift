@@ -69,7 +69,8 @@ public final class InvertedResidual: Module {
 /// `features.1…17` inverted residuals, `features.18` 1×1 to 1280, dropout 0.2 and `classifier.1`.
 public final class MobileNetV2: Module, ImageClassifier {
     public let classes: Int
-    let features: Sequential
+    /// The convolutional trunk (`features.0` … `features.18`), for detection and segmentation backbones.
+    public let features: Sequential
     let classifier: Sequential
 
     static let settings: [(t: Int, c: Int, n: Int, s: Int)] = [

@@ -135,3 +135,25 @@ import _KestrelTestSupport
         #expect(r.positives == 0 && r.negatives == 0)
     }
 }
+
+@Suite struct SSDModelTests {
+    @Test func ssd300HasTorchvisionsShapeAndSize() throws {
+        let ssd = try DetectorZoo.make("ssd300_vgg16", classes: 90)  // torchvision's COCO head: 91 scores
+        #expect(ssd.parameterCount == 35_641_826)
+        #expect(ssd.defaultBoxes.count == 8732)
+        let names = ssd.namedParameters().map(\.name)
+        #expect(names.contains("backbone.features.0.weight") && names.contains("backbone.scale_weight"))
+        #expect(names.contains("backbone.extra.0.7.1.weight"))  // fc6 inside extra.0's fc block
+        #expect(names.contains("head.classification_head.module_list.5.weight"))
+        #expect(names.contains("head.regression_head.module_list.0.bias"))
+    }
+
+    @Test func mobileNetSSDOutputsOneRowPerDefaultBox() throws {
+        let ssd = try DetectorZoo.make("ssd_mobilenet", classes: 4, inputSize: 128, width: 0.5)
+        #expect(ssd.boxConfig.featureMapSizes == [16, 8, 4, 2, 1])
+        let out = GradMode.withoutGradients { ssd.predict(Variable(Tensor.random([2, 3, 128, 128], seed: 1))) }
+        #expect(out.scores.shape == [2, ssd.defaultBoxes.count, 5])
+        #expect(out.offsets.shape == [2, ssd.defaultBoxes.count, 4])
+        #expect(throws: ModelError.self) { try DetectorZoo.make("ssd_mobilenet", classes: 4, inputSize: 100) }
+    }
+}

@@ -391,3 +391,41 @@ func total(_ v: [Double]) -> Double { v.reduce(0, +) }
         #expect(failures.isEmpty, "\(failures)")
     }
 }
+
+@Suite struct DetectionOpTests {
+    @Test(arguments: [1, 2] as [UInt64])
+    func l2Normalize(seed: UInt64) {
+        let x = Tensor.random([2, 5, 3, 2], seed: seed)
+        let failures = gradientCheck([x], seed: seed, { KestrelNN.l2Normalize($0[0]) }, reference: { r in
+            var y = r[0]
+            for b in 0..<2 { for i in 0..<6 {
+                let norm = (0..<5).map { r[0].data[(b * 5 + $0) * 6 + i] }.map { $0 * $0 }.reduce(0, +).squareRoot()
+                for c in 0..<5 { y.data[(b * 5 + c) * 6 + i] = r[0].data[(b * 5 + c) * 6 + i] / norm }
+            } }
+            return y
+        })
+        #expect(failures.isEmpty, "\(failures)")
+    }
+
+    @Test func maxPoolCeilModeKeepsTheEdgeWindow() {
+        // 75 → 38 with k2 s2 (PyTorch ceil_mode) instead of 37; 5 → 3 and the last window holds only column 4.
+        let big = maxPool2d(Variable(Tensor.zeros([1, 1, 75, 75])), geometry: ConvGeometry(kernel: 2, stride: 2), ceilMode: true)
+        #expect(big.output.shape == [1, 1, 38, 38])
+        let x = Tensor(shape: [1, 1, 1, 5], scalars: [1, 5, 2, 3, 9])
+        let r = maxPool2d(Variable(x), geometry: ConvGeometry(kernel: (1, 2), stride: (1, 2)), ceilMode: true)
+        #expect(r.output.value.scalars == [5, 3, 9])
+        #expect(r.indices == [1, 3, 4])
+        let failures = gradientCheck([Tensor.random([1, 2, 7, 5], seed: 3)], seed: 3, {
+            maxPool2d($0[0], geometry: ConvGeometry(kernel: 3, stride: 2), ceilMode: true).output
+        }, reference: { r in
+            var y = RefTensor(shape: [1, 2, 3, 2])
+            for c in 0..<2 { for p in 0..<3 { for q in 0..<2 {
+                var best = -Double.infinity
+                for i in (2 * p)..<min(2 * p + 3, 7) { for j in (2 * q)..<min(2 * q + 3, 5) { best = max(best, r[0][0, c, i, j]) } }
+                y[0, c, p, q] = best
+            } } }
+            return y
+        })
+        #expect(failures.isEmpty, "\(failures)")
+    }
+}

@@ -1,14 +1,16 @@
 /// Max pooling layer. ``forwardWithIndices(_:)`` also returns the argmax indices for ``maxUnpool2d``.
 public final class MaxPool2D: Module {
     public let geometry: ConvGeometry
+    public let ceilMode: Bool
 
-    public init(kernel: Int, stride: Int? = nil, padding: Int = 0, dilation: Int = 1) {
+    public init(kernel: Int, stride: Int? = nil, padding: Int = 0, dilation: Int = 1, ceilMode: Bool = false) {
         geometry = ConvGeometry(kernel: kernel, stride: stride ?? kernel, padding: padding, dilation: dilation)
+        self.ceilMode = ceilMode
         super.init()
     }
 
-    public override func forward(_ x: Variable) -> Variable { maxPool2d(x, geometry: geometry).output }
-    public func forwardWithIndices(_ x: Variable) -> MaxPoolResult { maxPool2d(x, geometry: geometry) }
+    public override func forward(_ x: Variable) -> Variable { maxPool2d(x, geometry: geometry, ceilMode: ceilMode).output }
+    public func forwardWithIndices(_ x: Variable) -> MaxPoolResult { maxPool2d(x, geometry: geometry, ceilMode: ceilMode) }
 }
 
 /// Average pooling layer (`countIncludePad` as PyTorch, default true).

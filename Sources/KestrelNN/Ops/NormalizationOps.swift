@@ -259,3 +259,53 @@ public func dropout(_ x: Variable, p: Float, using rng: inout RandomSource) -> V
     }
     return record("dropout", [x], x.value * mask) { gy, _ in [gy * mask] }
 }
+
+/// Each position's vector along the channel axis scaled to unit L2 norm (PyTorch's `F.normalize(x, dim=1)`):
+/// `y = x / max(‖x‖₂, eps)` over C, for `[N, C, H, W]` (or `[N, C]`). SSD applies it to conv4_3 before its
+/// learned per-channel scale.
+public func l2Normalize(_ x: Variable, eps: Float = 1e-12) -> Variable {
+    let xv = x.value
+    let (n, c) = (xv.shape[0], xv.shape[1])
+    let l = xv.count / Swift.max(n * c, 1)
+    var norms = [Float](repeating: 0, count: n * l)
+    xv.withUnsafeBufferPointer { px in
+        for img in 0..<n {
+            for i in 0..<l {
+                var s: Float = 0
+                for ch in 0..<c { let v = px[(img * c + ch) * l + i]; s += v * v }
+                norms[img * l + i] = Swift.max(s.squareRoot(), eps)
+            }
+        }
+    }
+    let nv = norms
+    let y = Tensor(shape: xv.shape) { d in
+        xv.withUnsafeBufferPointer { px in
+            for img in 0..<n { for ch in 0..<c { for i in 0..<l { d[(img * c + ch) * l + i] = px[(img * c + ch) * l + i] / nv[img * l + i] } } }
+        }
+    }
+    return record("l2_normalize", [x], y) { gy, _ in
+        // dx = (gy − y·Σ_c(gy·y)) / ‖x‖ (when ‖x‖ > eps; below, the denominator is the constant eps)
+        let g = Tensor(shape: xv.shape) { d in
+            gy.withUnsafeBufferPointer { pg in
+                y.withUnsafeBufferPointer { py in
+                    xv.withUnsafeBufferPointer { px in
+                        for img in 0..<n {
+                            for i in 0..<l {
+                                let norm = nv[img * l + i]
+                                var dot: Float = 0
+                                for ch in 0..<c { dot += pg[(img * c + ch) * l + i] * py[(img * c + ch) * l + i] }
+                                let clamped = norm <= eps
+                                for ch in 0..<c {
+                                    let k = (img * c + ch) * l + i
+                                    d[k] = clamped ? pg[k] / norm : (pg[k] - py[k] * dot) / norm
+                                    _ = px
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return [g]
+    }
+}

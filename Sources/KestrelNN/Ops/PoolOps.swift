@@ -9,10 +9,23 @@ public struct MaxPoolResult {
     public let indices: [Int32]
 }
 
-public func maxPool2d(_ x: Variable, geometry g: ConvGeometry) -> MaxPoolResult {
+/// With `ceilMode` (PyTorch's `ceil_mode`), the output size rounds up, so a last partial window at the
+/// bottom/right edge is kept (it must start inside the input or its left padding): SSD's VGG turns 75×75 into
+/// 38×38 this way.
+public func maxPool2d(_ x: Variable, geometry g: ConvGeometry, ceilMode: Bool = false) -> MaxPoolResult {
     let xv = x.value
     let (n, c, h, w) = (xv.shape[0], xv.shape[1], xv.shape[2], xv.shape[3])
-    let (oh, ow) = g.outputSize(h: h, w: w)
+    var (ohv, owv) = g.outputSize(h: h, w: w)
+    if ceilMode {
+        func ceilSize(_ size: Int, _ k: Int, _ s: Int, _ p: Int, _ d: Int) -> Int {
+            var out = (size + 2 * p - d * (k - 1) - 1 + (s - 1)) / s + 1
+            if (out - 1) * s >= size + p { out -= 1 }
+            return out
+        }
+        ohv = ceilSize(h, g.kernelH, g.strideH, g.padH, g.dilationH)
+        owv = ceilSize(w, g.kernelW, g.strideW, g.padW, g.dilationW)
+    }
+    let (oh, ow) = (ohv, owv)
     precondition(oh > 0 && ow > 0, "pool window larger than the padded input \(h)x\(w)")
     precondition(g.padH * 2 <= g.kernelH && g.padW * 2 <= g.kernelW, "pool padding must be at most half the kernel")
     var indices = [Int32](repeating: 0, count: n * c * oh * ow)
