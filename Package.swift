@@ -24,6 +24,7 @@ let package = Package(
         .library(name: "KestrelData", targets: ["KestrelData"]),
         .library(name: "KestrelTraining", targets: ["KestrelTraining"]),
         .library(name: "KestrelDetection", targets: ["KestrelDetection"]),
+        .library(name: "KestrelSegmentation", targets: ["KestrelSegmentation"]),
         .executable(name: "kestrel", targets: ["kestrel"]),
     ],
     dependencies: [
@@ -54,6 +55,7 @@ let package = Package(
         .target(name: "KestrelData", dependencies: ["KestrelImage", "KestrelTensor", "KestrelFiles", "KestrelGeometry"]),
         .target(name: "KestrelTraining", dependencies: ["KestrelModels", "KestrelData", "KestrelFiles"]),
         .target(name: "KestrelDetection", dependencies: ["KestrelModels", "KestrelGeometry"]),
+        .target(name: "KestrelSegmentation", dependencies: ["KestrelModels"]),
 
         // MARK: Command-line tool
         .executableTarget(
@@ -73,6 +75,7 @@ let package = Package(
         .testTarget(name: "KestrelDataTests", dependencies: ["KestrelData", "KestrelImage", "KestrelFiles", "_KestrelTestSupport"]),
         .testTarget(name: "KestrelTrainingTests", dependencies: ["KestrelTraining", "_KestrelTestSupport"]),
         .testTarget(name: "KestrelDetectionTests", dependencies: ["KestrelDetection", "_KestrelTestSupport"]),
+        .testTarget(name: "KestrelSegmentationTests", dependencies: ["KestrelSegmentation", "_KestrelTestSupport"]),
         .testTarget(name: "KestrelCLITests", dependencies: ["kestrel", "_KestrelTestSupport"]),
     ]
 )

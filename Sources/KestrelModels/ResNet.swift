@@ -8,10 +8,12 @@ public final class BasicBlock: Module {
 
     /// `projection`: a 1×1 conv + BN shortcut when the shape changes (torchvision, option B);
     /// otherwise the parameter-free option A (subsample and zero-pad channels).
-    init(_ inplanes: Int, _ planes: Int, stride: Int, projection: Bool, rng: inout RandomSource) {
-        conv1 = Conv2D(inplanes, planes, kernel: 3, stride: stride, padding: 1, bias: false, initializer: convInit, rng: &rng)
+    /// `dilation` > 1 replaces striding (dilated ResNets for segmentation keep the resolution).
+    init(_ inplanes: Int, _ planes: Int, stride: Int, projection: Bool, dilation: Int = 1, rng: inout RandomSource) {
+        conv1 = Conv2D(inplanes, planes, kernel: 3, stride: stride, padding: dilation, dilation: dilation, bias: false,
+                       initializer: convInit, rng: &rng)
         bn1 = BatchNorm2D(planes)
-        conv2 = Conv2D(planes, planes, kernel: 3, padding: 1, bias: false, initializer: convInit, rng: &rng)
+        conv2 = Conv2D(planes, planes, kernel: 3, padding: dilation, dilation: dilation, bias: false, initializer: convInit, rng: &rng)
         bn2 = BatchNorm2D(planes)
         let reshapes = stride != 1 || inplanes != planes
         if reshapes && projection {
@@ -85,11 +87,15 @@ public final class Bottleneck: Module {
 public final class ResNet: Module, ImageClassifier {
     public enum Depth: Int, Sendable { case resnet18 = 18, resnet34 = 34, resnet50 = 50 }
     public let classes: Int
-    let conv1: Conv2D, bn1: BatchNorm2D
-    let layers: [Sequential]
+    /// The stem (7×7/2 convolution and its batch norm; the 3×3/2 max-pool follows in `forward`).
+    public let conv1: Conv2D, bn1: BatchNorm2D
+    /// `layer1` … `layer4`, at strides 4, 8, 16, 32 (or 8, 8, 8 with `dilated`).
+    public let layers: [Sequential]
     let fc: Linear
 
-    public init(_ depth: Depth, classes: Int = 1000, inputChannels: Int = 3, rng: inout RandomSource) {
+    /// `dilated`: layers 3 and 4 keep stride 8 with dilations 2 and 4 instead of striding (basic blocks only:
+    /// ResNet-18/34), the dilated-convolution segmentation backbone.
+    public init(_ depth: Depth, classes: Int = 1000, inputChannels: Int = 3, dilated: Bool = false, rng: inout RandomSource) {
         self.classes = classes
         let counts: [Int] = depth == .resnet18 ? [2, 2, 2, 2] : [3, 4, 6, 3]
         let bottleneck = depth == .resnet50
@@ -101,11 +107,13 @@ public final class ResNet: Module, ImageClassifier {
         for (i, (planes, count)) in zip([64, 128, 256, 512], counts).enumerated() {
             let stage = Sequential([])
             for b in 0..<count {
-                let stride = i > 0 && b == 0 ? 2 : 1
+                let dilation = dilated && i >= 2 ? (i == 2 ? 2 : 4) : 1
+                let stride = i > 0 && b == 0 && dilation == 1 ? 2 : 1
                 if bottleneck {
+                    precondition(!dilated, "dilated ResNets are built from basic blocks here")
                     stage.append(Bottleneck(inplanes, planes, stride: stride, rng: &rng))
                 } else {
-                    stage.append(BasicBlock(inplanes, planes, stride: stride, projection: true, rng: &rng))
+                    stage.append(BasicBlock(inplanes, planes, stride: stride, projection: true, dilation: dilation, rng: &rng))
                 }
                 inplanes = planes * expansion
             }
