@@ -85,7 +85,7 @@ public final class BatchLoader: @unchecked Sendable {
 
     /// The next batch in order, waiting for it if needed; nil after the last one. A file that cannot be read is
     /// an error unless `skipUnreadable` (then it is left out of its batch and reported in ``Batch/skipped``).
-    public func next() throws(DataError) -> Batch? {
+    public func nextBatch() throws(DataError) -> Batch? {
         condition.lock()
         defer { condition.unlock() }
         guard nextToDeliver < batchCount else { return nil }

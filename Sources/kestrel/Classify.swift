@@ -93,7 +93,7 @@ struct TestModel: ParsableCommand {
                 throw TrainingError("the data's classes \(dataset.classes) differ from the model's \(classifier.config.classes)", path: data)
             }
             let n = classifier.config.normalization
-            let (loss, m) = try ClassifierTrainer.evaluate(
+            let (loss, m) = try ClassificationTask.evaluate(
                 model: classifier.model, data: dataset, normalization: n, batchSize: batchSize, skipUnreadable: skipUnreadable,
                 prepare: { image, _, _ in
                     guard image.width == n.width, image.height == n.height else {

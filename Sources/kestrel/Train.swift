@@ -81,14 +81,15 @@ struct Train: ParsableCommand {
         do {
             state = try trainer.run(events: { event in
                 switch event {
-                case .batch(let epoch, let batch, let batches, let loss, let accuracy, let rate):
+                case .batch(let epoch, let batch, let batches, let loss, let means, let rate):
                     let remaining = Double(batches - batch) * Double(cfg.batchSize) / max(rate, 1e-9)
                         + Double(cfg.epochs - epoch - 1) * Double(trainer.train.count) / max(rate, 1e-9)
+                    let accuracy = means["accuracy"] ?? 0
                     progress.update("epoch \(epoch + 1)/\(cfg.epochs) batch \(batch)/\(batches) loss \(fixed(loss, 4)) acc \(fixed(100 * accuracy, 1))% \(fixed(rate, 0)) img/s ETA \(ProgressLine.duration(remaining))")
                 case .epoch(let m):
                     progress.clear()
-                    var line = "epoch \(m.epoch)/\(m.epochs) lr \(m.learningRate) train loss \(fixed(m.trainLoss, 4)) acc \(fixed(100 * m.trainAccuracy, 2))%"
-                    if let vl = m.validationLoss, let va = m.validationAccuracy {
+                    var line = "epoch \(m.epoch)/\(m.epochs) lr \(m.learningRate) train loss \(fixed(m.trainLoss, 4)) acc \(fixed(100 * (m["train_accuracy"] ?? 0), 2))%"
+                    if let vl = m["val_loss"], let va = m["val_accuracy"] {
                         line += " · val loss \(fixed(vl, 4)) acc \(fixed(100 * va, 2))%"
                     }
                     line += " · \(fixed(m.seconds, 1)) s, \(fixed(m.imagesPerSecond, 0)) img/s"
@@ -108,17 +109,21 @@ struct Train: ParsableCommand {
             throw ExitCode(1)
         }
         if interruptRequested.load(ordering: .relaxed) && state.epoch < cfg.epochs { throw ExitCode(130) }
-        let best = state.bestAccuracy
+        let best = state.bestScore
         let total = state.history.reduce(0) { $0 + $1.seconds }
         if output.json {
             Console.out(JSON.object([
                 ("runDir", .string(trainer.runDirectory)), ("model", .string(cfg.model)), ("epochs", .int(cfg.epochs)),
-                ("bestEpoch", .int(state.bestEpoch)), ("bestAccuracy", .double(best)),
-                ("finalValidationAccuracy", state.history.last?.validationAccuracy.map { .double($0) } ?? .null),
+                ("bestEpoch", .int(state.bestEpoch)), ("bestAccuracy", trainer.validation.count > 0 ? .double(best) : .null),
+                ("finalValidationAccuracy", state.history.last?["val_accuracy"].map { .double($0) } ?? .null),
                 ("trainSeconds", .double(total)), ("skipped", .int(skipped)),
             ]).text)
         } else {
-            Console.out("best \(trainer.validation.count > 0 ? "validation" : "training") accuracy \(fixed(100 * best, 2))% at epoch \(state.bestEpoch); \(fixed(total, 1)) s of training; run in \(trainer.runDirectory)")
+            if trainer.validation.count > 0 {
+                Console.out("best validation accuracy \(fixed(100 * best, 2))% at epoch \(state.bestEpoch); \(fixed(total, 1)) s of training; run in \(trainer.runDirectory)")
+            } else {
+                Console.out("final training accuracy \(fixed(100 * (state.history.last?["train_accuracy"] ?? 0), 2))% (no validation split); \(fixed(total, 1)) s of training; run in \(trainer.runDirectory)")
+            }
         }
     }
 

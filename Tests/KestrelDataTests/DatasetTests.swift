@@ -76,7 +76,7 @@ import _KestrelTestSupport
 
     func all(_ l: BatchLoader) throws -> [Batch] {
         var out: [Batch] = []
-        while let b = try l.next() { out.append(b) }
+        while let b = try l.nextBatch() { out.append(b) }
         return out
     }
 
@@ -117,14 +117,14 @@ import _KestrelTestSupport
         let strict = BatchLoader(dataset: bad, batchSize: 2, normalization: .centered(channels: 1, size: 8), shuffle: false,
                                  seed: 0, epoch: 0)
         do {
-            _ = try strict.next()
+            _ = try strict.nextBatch()
             Issue.record("a truncated file was accepted")
         } catch {
             #expect(error.path == Fixtures.path("images/bad_truncated.png"))
         }
         let lenient = BatchLoader(dataset: bad, batchSize: 2, normalization: .centered(channels: 1, size: 8), shuffle: false,
                                   seed: 0, epoch: 0, skipUnreadable: true)
-        let b = try #require(try lenient.next())
+        let b = try #require(try lenient.nextBatch())
         #expect(b.labels == [0])
         #expect(b.skipped.count == 1)
     }
