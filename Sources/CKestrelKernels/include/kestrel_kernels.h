@@ -1,0 +1,94 @@
+// Kestrel's compute kernels in C: a cache-blocked, packed SGEMM with AVX-512 and AVX2+FMA register
+// micro-kernels, and a direct depthwise 3×3 convolution. Every instruction-set-specific function is compiled
+// with a per-function target attribute, so this target builds for (and runs on) any x86-64 or non-x86 CPU;
+// callers pick an ISA with kk_cpu_isa() and fall back to their portable code when it returns KK_ISA_NONE.
+//
+// Layout conventions: all matrices are described by element strides, row-major-like: element (i, j) of a
+// matrix X lives at x[i·rs + j·cs]. The GEMM computes C ← alpha·A·B + beta·C with A m×k, B k×n, C m×n.
+// When beta is 0, C is not read (NaNs in it do not propagate), as BLAS specifies.
+//
+// Determinism: every element of C is the sum over k in the same order (KC-blocks in order, one FMA chain
+// per element within a block, the block added to C with one FMA), whatever the ISA, the tile it falls in or
+// the range of rows and columns a call covers. So the AVX-512 and AVX2 kernels, and any split of the work
+// across threads, give bit-identical results.
+#ifndef KESTREL_KERNELS_H
+#define KESTREL_KERNELS_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Instruction sets the kernels can use, best last.
+typedef enum { KK_ISA_NONE = 0, KK_ISA_AVX2 = 1, KK_ISA_AVX512 = 2 } KKISA;
+
+/// The best instruction set this CPU and OS support (AVX-512F for KK_ISA_AVX512, AVX2 + FMA for
+/// KK_ISA_AVX2), or KK_ISA_NONE on other CPUs.
+KKISA kk_cpu_isa(void);
+
+/// Register tile of the micro-kernel for an ISA: mr rows × nr columns (0 × 0 for KK_ISA_NONE).
+void kk_register_tile(KKISA isa, long *mr, long *nr);
+
+/// Where the k×n matrix B comes from.
+typedef enum {
+  /// A dense matrix: element (p, j) at dense.p[p·rs + j·cs].
+  KK_B_DENSE = 0,
+  /// The im2col matrix of a batch of NCHW images, never materialised: row p = (c·kh + ki)·kw + kj, column
+  /// j = img·(oh·ow) + y·ow + x; the element is image[img][c][y·sh − ph + ki·dh][x·sw − pw + kj·dw], or 0
+  /// outside the image. Image img's channel 0 starts at im2col.x + img·imageStride.
+  KK_B_IM2COL = 1,
+} KKBKind;
+
+typedef struct {
+  const float *x;
+  long channels, height, width;
+  long kh, kw, sh, sw, ph, pw, dh, dw;
+  long oh, ow;
+  long imageStride;
+} KKIm2col;
+
+typedef struct {
+  KKBKind kind;
+  struct {
+    const float *p;
+    long rs, cs;
+  } dense;
+  KKIm2col im2col;
+} KKBSource;
+
+/// One GEMM problem: C ← alpha·A·B + beta·C.
+/// A (m×k): element (i, p) at a[i·rsa + p·csa]. B (k×n): see KKBSource.
+/// C (m×n): element (i, j) at c[(j / segment)·segmentStride + i·ldc + j % segment] — a plain matrix when
+/// segment ≥ n; with segment = oh·ow and segmentStride = Cout·oh·ow, the columns of several images go straight
+/// into an NCHW output.
+typedef struct {
+  long m, n, k;
+  float alpha, beta;
+  const float *a;
+  long rsa, csa;
+  KKBSource b;
+  float *c;
+  long ldc, segment, segmentStride;
+} KKGemm;
+
+/// Floats of scratch memory one kk_sgemm call needs (packed panels of A and B, one tile), alignment included.
+size_t kk_sgemm_workspace(KKISA isa);
+
+/// Computes rows [i0, i1) × columns [j0, j1) of the problem's C on the calling thread, using `work`
+/// (kk_sgemm_workspace floats, any alignment). Disjoint ranges may run concurrently. Returns 0, or -1 when the
+/// ISA is KK_ISA_NONE or not supported by this CPU (nothing is written then).
+int kk_sgemm(const KKGemm *g, KKISA isa, long i0, long i1, long j0, long j1, float *work);
+
+/// Direct depthwise convolution with a 3×3 window, stride 1 or 2, padding 0 or 1 (dilation 1), on planes
+/// [c0, c1) of one image: y[c] = w[c] ⋆ x[c] (+ bias[c] when bias is not NULL), for x [C, H, W],
+/// w [C, 1, 3, 3], y [C, OH, OW] with OH = (H + 2·pad − 3) / stride + 1. Returns -1 (writing nothing) for
+/// other geometries.
+int kk_depthwise3x3(const float *x, long height, long width, const float *w, const float *bias, float *y,
+                    long stride, long pad, long c0, long c1);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
