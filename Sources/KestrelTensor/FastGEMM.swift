@@ -48,6 +48,15 @@ public struct FastGEMM: GEMMKernel {
         return (mr, nr)
     }
 
+    /// Runs `iterations` steps of twelve independent FMA chains of the ISA's full-width vectors on the calling
+    /// thread and returns the floating-point operations done (2 per FMA lane), or 0 when this CPU lacks the
+    /// ISA. Timed by a caller, it measures one core's FP32 FMA peak (as ../shared/anchors/limits.c does).
+    public static func fmaPeakProbe(isa: ISA, iterations: Int) -> Double {
+        let sink = kk_fma_peak_probe(isa.c, iterations)
+        guard sink != 0 else { return 0 }
+        return Double(iterations) * 12 * (isa == .avx512 ? 16 : 8) * 2
+    }
+
     public func sgemm(
         order: MatrixOrder, transA: MatrixTranspose, transB: MatrixTranspose, m: Int, n: Int, k: Int,
         alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
@@ -89,7 +98,9 @@ public struct FastGEMM: GEMMKernel {
         // Each thread gets at least ~2 MFLOP so tiny products stay on the calling thread.
         let work = 2 * Double(g.m) * Double(g.n) * Double(g.k)
         let threads = max(1, min(Compute.threads, Int(work / 2e6)))
-        let splitColumns = colTiles >= rowTiles || colTiles >= 2 * threads
+        // Splitting columns makes every thread pack all of A (m·k floats), splitting rows all of B (k·n): split
+        // the longer side, unless it has too few tiles to go round.
+        let splitColumns = (g.n >= g.m && colTiles >= threads) || rowTiles < threads
         let tiles = splitColumns ? colTiles : rowTiles
         let chunks = max(1, min(threads, tiles))
         let scratch = Int(kk_sgemm_workspace(isa.c))
@@ -118,4 +129,68 @@ public struct FastGEMM: GEMMKernel {
 struct ProblemBox: @unchecked Sendable {
     let g: KKGemm
     init(_ g: KKGemm) { self.g = g }
+}
+
+extension FastGEMM {
+    /// Convolution forward without a column buffer: for each weight group, one GEMM
+    /// `y[img, grp·Cout/g + o, ·] = W_grp[o, ·] · im2col(x_grp)[·, img·L + ·]` over the whole batch, whose B panels
+    /// are packed straight from the NCHW images (the im2col happens inside the packing) and whose output columns
+    /// land directly in the NCHW output, image by image.
+    ///
+    /// Shapes: x `[n, c, h, w]`, weight `[cout, c/groups, kh, kw]`, y `[n, cout, oh, ow]` (written, not read).
+    /// Returns false, writing nothing, when this instance has no micro-kernel (the portable fallback).
+    func convolutionForward(
+        x: UnsafePointer<Float>, n: Int, c: Int, h: Int, w: Int, weight: UnsafePointer<Float>, cout: Int,
+        geometry g: ConvGeometry, y: UnsafeMutablePointer<Float>
+    ) -> Bool {
+        guard let isa else { return false }
+        let (oh, ow) = g.outputSize(h: h, w: w)
+        let l = oh * ow, cg = c / g.groups, coutg = cout / g.groups, k = cg * g.kernelH * g.kernelW
+        for grp in 0..<g.groups {
+            var p = KKGemm()
+            p.m = coutg; p.n = n * l; p.k = k
+            p.alpha = 1; p.beta = 0
+            p.a = weight + grp * coutg * k
+            p.rsa = k; p.csa = 1
+            p.b.kind = KK_B_IM2COL
+            p.b.im2col = KKIm2col(
+                x: x + grp * cg * h * w, channels: cg, height: h, width: w, kh: g.kernelH, kw: g.kernelW,
+                sh: g.strideH, sw: g.strideW, ph: g.padH, pw: g.padW, dh: g.dilationH, dw: g.dilationW, oh: oh,
+                ow: ow, imageStride: c * h * w)
+            p.c = y + grp * coutg * l
+            p.ldc = l; p.segment = l; p.segmentStride = cout * l
+            FastGEMM.run(p, isa: isa)
+        }
+        return true
+    }
+}
+
+/// Direct depthwise 3×3 convolution (see `kk_depthwise3x3`): planes split across ``Compute/threads``.
+enum Depthwise {
+    /// True when `kk_depthwise3x3` computes this geometry: one input and one output channel per group, a 3×3
+    /// window, stride 1 or 2, padding 0 or 1, no dilation.
+    static func supports(_ g: ConvGeometry, channels c: Int, outChannels cout: Int) -> Bool {
+        g.groups == c && cout == c && g.kernelH == 3 && g.kernelW == 3 && g.strideH == g.strideW
+            && (g.strideH == 1 || g.strideH == 2) && g.padH == g.padW && (g.padH == 0 || g.padH == 1)
+            && g.dilationH == 1 && g.dilationW == 1
+    }
+
+    /// y `[n, c, oh, ow]` = depthwise(x `[n, c, h, w]`, weight `[c, 1, 3, 3]`) (+ bias `[c]`).
+    static func forward(x: UnsafePointer<Float>, n: Int, c: Int, h: Int, w: Int, weight: UnsafePointer<Float>,
+                        bias: UnsafePointer<Float>?, geometry g: ConvGeometry, y: UnsafeMutablePointer<Float>) {
+        let (oh, ow) = g.outputSize(h: h, w: w)
+        let sx = SendablePointer(x), sw = SendablePointer(weight), sy = SendablePointer(y)
+        let sb = bias.map { SendablePointer($0) }
+        Compute.parallelFor(n * c, grain: max(1, 8192 / max(oh * ow, 1))) { range in
+            // Planes [lo, hi) of the flattened [n·c]: split at image boundaries.
+            var plane = range.lowerBound
+            while plane < range.upperBound {
+                let img = plane / c, c0 = plane % c, c1 = min(c, c0 + range.upperBound - plane)
+                let status = kk_depthwise3x3(sx.base + img * c * h * w, h, w, sw.base, sb?.base, sy.base + img * c * oh * ow,
+                                             g.strideH, g.padH, c0, c1)
+                assert(status == 0, "kk_depthwise3x3 refused a supported geometry")
+                plane += c1 - c0
+            }
+        }
+    }
 }

@@ -87,6 +87,12 @@ int kk_sgemm(const KKGemm *g, KKISA isa, long i0, long i1, long j0, long j1, flo
 int kk_depthwise3x3(const float *x, long height, long width, const float *w, const float *bias, float *y,
                     long stride, long pad, long c0, long c1);
 
+/// Runs `iterations` steps of twelve independent FMA chains on full-width vectors of `isa` (16 lanes for
+/// AVX-512, 8 for AVX2): time it to measure the core's FP32 FMA peak, as ../shared/anchors/limits.c does.
+/// Returns a value derived from the chains (so they are not optimised away), or 0 without running when the CPU
+/// lacks the ISA.
+float kk_fma_peak_probe(KKISA isa, long iterations);
+
 #ifdef __cplusplus
 }
 #endif
