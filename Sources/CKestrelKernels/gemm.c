@@ -51,35 +51,22 @@ static inline void kk_add_tile(const KKGemm *g, const float *tile, long ldt, lon
 
 #ifdef KK_X86
 #include "microkernels.h"
+#include "transpose.h"
 
-/// dst[q·ldd + i] = src[i·lds + q] for an 8×8 block (eight rows of src become eight columns of dst).
-__attribute__((target("avx2"))) static inline void kk_transpose8x8(const float *src, long lds, float *dst, long ldd) {
-  const __m256 r0 = _mm256_loadu_ps(src), r1 = _mm256_loadu_ps(src + lds), r2 = _mm256_loadu_ps(src + 2 * lds),
-               r3 = _mm256_loadu_ps(src + 3 * lds), r4 = _mm256_loadu_ps(src + 4 * lds),
-               r5 = _mm256_loadu_ps(src + 5 * lds), r6 = _mm256_loadu_ps(src + 6 * lds),
-               r7 = _mm256_loadu_ps(src + 7 * lds);
-  const __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1), t2 = _mm256_unpacklo_ps(r2, r3),
-               t3 = _mm256_unpackhi_ps(r2, r3), t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5),
-               t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
-  const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE),
-               u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE),
-               u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE),
-               u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-  _mm256_storeu_ps(dst, _mm256_permute2f128_ps(u0, u4, 0x20));
-  _mm256_storeu_ps(dst + ldd, _mm256_permute2f128_ps(u1, u5, 0x20));
-  _mm256_storeu_ps(dst + 2 * ldd, _mm256_permute2f128_ps(u2, u6, 0x20));
-  _mm256_storeu_ps(dst + 3 * ldd, _mm256_permute2f128_ps(u3, u7, 0x20));
-  _mm256_storeu_ps(dst + 4 * ldd, _mm256_permute2f128_ps(u0, u4, 0x31));
-  _mm256_storeu_ps(dst + 5 * ldd, _mm256_permute2f128_ps(u1, u5, 0x31));
-  _mm256_storeu_ps(dst + 6 * ldd, _mm256_permute2f128_ps(u2, u6, 0x31));
-  _mm256_storeu_ps(dst + 7 * ldd, _mm256_permute2f128_ps(u3, u7, 0x31));
+/// The AVX2 micro-kernel only takes packed A panels.
+__attribute__((target("avx2,fma"))) static inline void kk_ukernel_avx2_lda(long kc, const float *A, long lda,
+    const float *B, float *C, long ldc, float alpha, float beta, long mr, long nr) {
+  (void)lda;
+  kk_ukernel_avx2(kc, A, B, C, ldc, alpha, beta, mr, nr);
 }
+
 
 #define KK_FN kk_sgemm_avx512
 #define KK_TARGET "avx512f,avx2,fma"
 #define KK_MR KK_AVX512_MR
 #define KK_NR KK_AVX512_NR
 #define KK_UKERNEL kk_ukernel_avx512
+#define KK_DIRECT_A 1
 #include "gemm_impl.h"
 #undef KK_FN
 #undef KK_TARGET
@@ -91,7 +78,9 @@ __attribute__((target("avx2"))) static inline void kk_transpose8x8(const float *
 #define KK_TARGET "avx2,fma"
 #define KK_MR KK_AVX2_MR
 #define KK_NR KK_AVX2_NR
-#define KK_UKERNEL kk_ukernel_avx2
+#define KK_UKERNEL kk_ukernel_avx2_lda
+#undef KK_DIRECT_A
+#define KK_DIRECT_A 0
 #include "gemm_impl.h"
 #endif
 

@@ -8,7 +8,7 @@
 #define KK_AVX512_MR 8
 #define KK_AVX512_NR 32
 
-__attribute__((target("avx512f"))) static inline void kk_ukernel_avx512(long kc, const float *restrict A,
+__attribute__((target("avx512f"))) static inline void kk_ukernel_avx512(long kc, const float *restrict A, long lda,
                                                                        const float *restrict B, float *C, long ldc,
                                                                        float alpha, float beta, long mr, long nr) {
   for (long i = 0; i < mr; i++) {
@@ -19,18 +19,22 @@ __attribute__((target("avx512f"))) static inline void kk_ukernel_avx512(long kc,
   __m512 c20 = _mm512_setzero_ps(), c21 = _mm512_setzero_ps(), c30 = _mm512_setzero_ps(), c31 = _mm512_setzero_ps();
   __m512 c40 = _mm512_setzero_ps(), c41 = _mm512_setzero_ps(), c50 = _mm512_setzero_ps(), c51 = _mm512_setzero_ps();
   __m512 c60 = _mm512_setzero_ps(), c61 = _mm512_setzero_ps(), c70 = _mm512_setzero_ps(), c71 = _mm512_setzero_ps();
-  for (long p = 0; p < kc; p++) {
+  // lda = 0: A is a packed panel (kc columns of MR floats); otherwise A points at row 0 of a row-major A
+  // (rows lda apart), read in place.
+  const long rs = lda ? lda : 1, cs = lda ? 1 : KK_AVX512_MR;
+  const float *A0 = A, *A1 = A + rs, *A2 = A + 2 * rs, *A3 = A + 3 * rs;
+  const float *A4 = A + 4 * rs, *A5 = A + 5 * rs, *A6 = A + 6 * rs, *A7 = A + 7 * rs;
+  for (long p = 0, q = 0; p < kc; p++, q += cs) {
     const __m512 b0 = _mm512_loadu_ps(B), b1 = _mm512_loadu_ps(B + 16);
     __m512 a;
-    a = _mm512_set1_ps(A[0]); c00 = _mm512_fmadd_ps(a, b0, c00); c01 = _mm512_fmadd_ps(a, b1, c01);
-    a = _mm512_set1_ps(A[1]); c10 = _mm512_fmadd_ps(a, b0, c10); c11 = _mm512_fmadd_ps(a, b1, c11);
-    a = _mm512_set1_ps(A[2]); c20 = _mm512_fmadd_ps(a, b0, c20); c21 = _mm512_fmadd_ps(a, b1, c21);
-    a = _mm512_set1_ps(A[3]); c30 = _mm512_fmadd_ps(a, b0, c30); c31 = _mm512_fmadd_ps(a, b1, c31);
-    a = _mm512_set1_ps(A[4]); c40 = _mm512_fmadd_ps(a, b0, c40); c41 = _mm512_fmadd_ps(a, b1, c41);
-    a = _mm512_set1_ps(A[5]); c50 = _mm512_fmadd_ps(a, b0, c50); c51 = _mm512_fmadd_ps(a, b1, c51);
-    a = _mm512_set1_ps(A[6]); c60 = _mm512_fmadd_ps(a, b0, c60); c61 = _mm512_fmadd_ps(a, b1, c61);
-    a = _mm512_set1_ps(A[7]); c70 = _mm512_fmadd_ps(a, b0, c70); c71 = _mm512_fmadd_ps(a, b1, c71);
-    A += KK_AVX512_MR;
+    a = _mm512_set1_ps(A0[q]); c00 = _mm512_fmadd_ps(a, b0, c00); c01 = _mm512_fmadd_ps(a, b1, c01);
+    a = _mm512_set1_ps(A1[q]); c10 = _mm512_fmadd_ps(a, b0, c10); c11 = _mm512_fmadd_ps(a, b1, c11);
+    a = _mm512_set1_ps(A2[q]); c20 = _mm512_fmadd_ps(a, b0, c20); c21 = _mm512_fmadd_ps(a, b1, c21);
+    a = _mm512_set1_ps(A3[q]); c30 = _mm512_fmadd_ps(a, b0, c30); c31 = _mm512_fmadd_ps(a, b1, c31);
+    a = _mm512_set1_ps(A4[q]); c40 = _mm512_fmadd_ps(a, b0, c40); c41 = _mm512_fmadd_ps(a, b1, c41);
+    a = _mm512_set1_ps(A5[q]); c50 = _mm512_fmadd_ps(a, b0, c50); c51 = _mm512_fmadd_ps(a, b1, c51);
+    a = _mm512_set1_ps(A6[q]); c60 = _mm512_fmadd_ps(a, b0, c60); c61 = _mm512_fmadd_ps(a, b1, c61);
+    a = _mm512_set1_ps(A7[q]); c70 = _mm512_fmadd_ps(a, b0, c70); c71 = _mm512_fmadd_ps(a, b1, c71);
     B += KK_AVX512_NR;
   }
   const __m512 acc[KK_AVX512_MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31},

@@ -146,6 +146,10 @@ extension FastGEMM {
         guard let isa else { return false }
         let (oh, ow) = g.outputSize(h: h, w: w)
         let l = oh * ow, cg = c / g.groups, coutg = cout / g.groups, k = cg * g.kernelH * g.kernelW
+        if FastGEMM.prefersIndirect(positions: n * l, outChannels: coutg, depth: k) {
+            indirectConvolution(x: x, n: n, c: c, h: h, w: w, weight: weight, cout: cout, geometry: g, y: y, isa: isa)
+            return true
+        }
         for grp in 0..<g.groups {
             var p = KKGemm()
             p.m = coutg; p.n = n * l; p.k = k
@@ -193,4 +197,79 @@ enum Depthwise {
             }
         }
     }
+}
+
+extension FastGEMM {
+    /// Whether the indirect kernel beats packing im2col panels: it repacks the weights (coutg·k floats) on every
+    /// call, which only pays when each weight serves enough output positions.
+    static func prefersIndirect(positions: Int, outChannels: Int, depth: Int) -> Bool {
+        positions >= 128 && outChannels >= 8
+    }
+
+    /// Convolution forward by indirect GEMM (`kk_conv_indirect`): the images are zero-padded once, the weights
+    /// of each group packed into panels of output channels, and each register tile of positions × channels
+    /// reads its inputs from the padded images through per-position pointers. Shapes as
+    /// ``convolutionForward(x:n:c:h:w:weight:cout:geometry:y:)``.
+    func indirectConvolution(
+        x: UnsafePointer<Float>, n: Int, c: Int, h: Int, w: Int, weight: UnsafePointer<Float>, cout: Int,
+        geometry g: ConvGeometry, y: UnsafeMutablePointer<Float>, isa: ISA
+    ) {
+        let (oh, ow) = g.outputSize(h: h, w: w)
+        let l = oh * ow, cg = c / g.groups, coutg = cout / g.groups, k = cg * g.kernelH * g.kernelW
+        let hp = h + 2 * g.padH, wp = w + 2 * g.padW
+        var tileRows = 0
+        let nr = kk_indirect_tile(isa.c, &tileRows)
+        let mr = tileRows
+        let panels = (coutg + nr - 1) / nr
+        let padded = g.padH > 0 || g.padW > 0
+        Workspace.shared.withBuffer(count: padded ? n * c * hp * wp : 1) { xpadBuffer in
+            let xpad: UnsafePointer<Float> = padded ? UnsafePointer(xpadBuffer) : x
+            if padded {
+                let src = SendablePointer(x), dst = SendablePointer(xpadBuffer)
+                Compute.parallelFor(n * c, grain: max(1, 16384 / max(hp * wp, 1))) { r in
+                    kk_pad_planes(src.base + r.lowerBound * h * w, r.count, h, w, g.padH, g.padW,
+                                  dst.base + r.lowerBound * hp * wp)
+                }
+            }
+            Workspace.shared.withBuffer(count: panels * nr * k) { packed in
+                for grp in 0..<g.groups {
+                    let wsrc = SendablePointer(weight + grp * coutg * k), wdst = SendablePointer(packed)
+                    Compute.parallelFor(panels) { r in
+                        kk_pack_conv_weights(isa.c, wsrc.base, coutg, k, r.lowerBound, r.upperBound, wdst.base)
+                    }
+                    let problem = IndirectBox(KKIndirectConv(
+                        xpad: xpad + grp * cg * hp * wp, hp: hp, wp: wp, xpadImageStride: c * hp * wp, channels: cg,
+                        kh: g.kernelH, kw: g.kernelW, sh: g.strideH, sw: g.strideW, dh: g.dilationH, dw: g.dilationW,
+                        oh: oh, ow: ow, packedWeights: packed, cout: coutg, y: y + grp * coutg * l,
+                        yImageStride: cout * l))
+                    // Split positions (tile-aligned) across threads, or channel panels when positions are few.
+                    let tiles = (n * l + mr - 1) / mr
+                    let threads = Compute.threads
+                    let splitPanels = tiles < 4 * threads && panels >= threads
+                    let units = splitPanels ? panels : tiles
+                    let chunks = max(1, min(threads, units))
+                    let positions = n * l
+                    Compute.parallelFor(chunks) { range in
+                        let offsets = UnsafeMutablePointer<Int>.allocate(capacity: k)
+                        defer { offsets.deallocate() }
+                        for chunk in range {
+                            let lo = units * chunk / chunks, hi = units * (chunk + 1) / chunks
+                            withUnsafePointer(to: problem.cv) { cv in
+                                let status = splitPanels
+                                    ? kk_conv_indirect(cv, isa.c, 0, positions, lo * nr, min(coutg, hi * nr), offsets)
+                                    : kk_conv_indirect(cv, isa.c, lo * mr, min(positions, hi * mr), 0, coutg, offsets)
+                                assert(status == 0, "kk_conv_indirect refused ISA \(isa)")
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// An indirect-convolution problem carried into the worker closures (each writes disjoint outputs).
+struct IndirectBox: @unchecked Sendable {
+    let cv: KKIndirectConv
+    init(_ cv: KKIndirectConv) { self.cv = cv }
 }

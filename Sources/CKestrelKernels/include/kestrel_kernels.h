@@ -87,6 +87,37 @@ int kk_sgemm(const KKGemm *g, KKISA isa, long i0, long i1, long j0, long j1, flo
 int kk_depthwise3x3(const float *x, long height, long width, const float *w, const float *bias, float *y,
                     long stride, long pad, long c0, long c1);
 
+/// Convolution by indirect GEMM over zero-padded images (see indirect.c). Output position j (image j / L, then
+/// row-major within OH × OW, L = oh·ow) reads its window from xpad + img·xpadImageStride + oy·sh·wp + ox·sw;
+/// tap p = (c·kh + ki)·kw + kj sits at + c·hp·wp + ki·dh·wp + kj·dw from there. Output channel o of position j
+/// goes to y[img·yImageStride + o·L + (j mod L)]. One weight group: packedWeights from kk_pack_conv_weights.
+typedef struct {
+  const float *xpad;
+  long hp, wp, xpadImageStride;
+  long channels, kh, kw, sh, sw, dh, dw;
+  long oh, ow;
+  const float *packedWeights;
+  long cout;
+  float *y;
+  long yImageStride;
+} KKIndirectConv;
+
+/// Copies `planes` planes of height × width into zero-padded planes of (height + 2·padH) × (width + 2·padW).
+void kk_pad_planes(const float *x, long planes, long height, long width, long padH, long padW, float *xpad);
+
+/// The indirect kernel's tile: returns NR (output channels per panel) and sets *mr (positions per tile);
+/// 0 for KK_ISA_NONE.
+long kk_indirect_tile(KKISA isa, long *mr);
+
+/// Weights [cout, k] (row-major) → panels of NR output channels, k rows of NR floats each, zero-padded:
+/// ceil(cout / NR)·NR·k floats in all. Writes panels [panel0, panel1) (disjoint ranges may run concurrently).
+void kk_pack_conv_weights(KKISA isa, const float *w, long cout, long k, long panel0, long panel1, float *dst);
+
+/// Computes output positions [pos0, pos1) × output channels [out0, out1) (out0 a multiple of NR; y written, not
+/// read). `offsets` is scratch for channels·kh·kw longs. Returns -1 when the ISA is unavailable.
+int kk_conv_indirect(const KKIndirectConv *cv, KKISA isa, long pos0, long pos1, long out0, long out1,
+                     long *offsets);
+
 /// Runs `iterations` steps of twelve independent FMA chains on full-width vectors of `isa` (16 lanes for
 /// AVX-512, 8 for AVX2): time it to measure the core's FP32 FMA peak, as ../shared/anchors/limits.c does.
 /// Returns a value derived from the chains (so they are not optimised away), or 0 without running when the CPU
