@@ -41,10 +41,12 @@ long kk_indirect_tile(KKISA isa, long *mr) {
 #ifdef KK_X86
 /// A full panel of NR (a multiple of 8) channels, eight taps at a time through 8×8 transposes.
 __attribute__((target("avx2"))) static long ic_pack_panel_avx2(const float *w, long k, long nr, float *d) {
-  long p = 0;
-  for (; p + 8 <= k; p += 8)
-    for (long j = 0; j < nr; j += 8) kk_transpose8x8(w + j * k + p, k, d + p * nr + j, nr);
-  return p;
+  // Eight channels at a time across the whole depth: eight sequential read streams (32 rows at once would
+  // touch more pages than the TLB holds when k is large).
+  const long full = k / 8 * 8;
+  for (long j = 0; j < nr; j += 8)
+    for (long p = 0; p < full; p += 8) kk_transpose8x8(w + j * k + p, k, d + p * nr + j, nr);
+  return full;
 }
 #endif
 
@@ -151,7 +153,8 @@ __attribute__((target("avx2"))) static void ic_store8x32(const float *tile, floa
 }
 #endif
 
-int kk_conv_indirect(const KKIndirectConv *cv, KKISA isa, long pos0, long pos1, long out0, long out1, long *offsets) {
+int kk_conv_indirect(const KKIndirectConv *cv, KKISA isa, long pos0, long pos1, long out0, long out1, long *offsets,
+                     float *panel) {
 #ifdef KK_X86
   if (isa == KK_ISA_NONE || isa > kk_cpu_isa()) return -1;
   long mr;
@@ -165,7 +168,9 @@ int kk_conv_indirect(const KKIndirectConv *cv, KKISA isa, long pos0, long pos1, 
   const float *rows[8];
   if (out0 % nr != 0) return -1;
   for (long o0 = out0; o0 < ic_min(out1, cv->cout); o0 += nr) {
-    const float *wpanel = cv->packedWeights + o0 * k;
+    // Pack this panel of weights, then sweep every position tile past it while it is hot in L2.
+    kk_pack_conv_weights(isa, cv->weights + o0 * k, ic_min(nr, cv->cout - o0), k, 0, 1, panel);
+    const float *wpanel = panel;
     const long channels = ic_min(nr, ic_min(out1, cv->cout) - o0);
     for (long t0 = pos0; t0 < pos1; t0 += mr) {
       const long count = ic_min(mr, pos1 - t0);
@@ -192,7 +197,7 @@ int kk_conv_indirect(const KKIndirectConv *cv, KKISA isa, long pos0, long pos1, 
   }
   return 0;
 #else
-  (void)cv; (void)isa; (void)pos0; (void)pos1; (void)out0; (void)out1; (void)offsets;
+  (void)cv; (void)isa; (void)pos0; (void)pos1; (void)out0; (void)out1; (void)offsets; (void)panel;
   return -1;
 #endif
 }

@@ -90,13 +90,13 @@ int kk_depthwise3x3(const float *x, long height, long width, const float *w, con
 /// Convolution by indirect GEMM over zero-padded images (see indirect.c). Output position j (image j / L, then
 /// row-major within OH × OW, L = oh·ow) reads its window from xpad + img·xpadImageStride + oy·sh·wp + ox·sw;
 /// tap p = (c·kh + ki)·kw + kj sits at + c·hp·wp + ki·dh·wp + kj·dw from there. Output channel o of position j
-/// goes to y[img·yImageStride + o·L + (j mod L)]. One weight group: packedWeights from kk_pack_conv_weights.
+/// goes to y[img·yImageStride + o·L + (j mod L)]. One weight group: weights [cout, channels·kh·kw], row-major.
 typedef struct {
   const float *xpad;
   long hp, wp, xpadImageStride;
   long channels, kh, kw, sh, sw, dh, dw;
   long oh, ow;
-  const float *packedWeights;
+  const float *weights;
   long cout;
   float *y;
   long yImageStride;
@@ -114,9 +114,11 @@ long kk_indirect_tile(KKISA isa, long *mr);
 void kk_pack_conv_weights(KKISA isa, const float *w, long cout, long k, long panel0, long panel1, float *dst);
 
 /// Computes output positions [pos0, pos1) × output channels [out0, out1) (out0 a multiple of NR; y written, not
-/// read). `offsets` is scratch for channels·kh·kw longs. Returns -1 when the ISA is unavailable.
+/// read), one panel of NR channels at a time: the panel's weights are packed into `panel` (NR·k floats), then
+/// every position tile runs past them. `offsets` is scratch for channels·kh·kw longs. Returns -1 when the ISA
+/// is unavailable.
 int kk_conv_indirect(const KKIndirectConv *cv, KKISA isa, long pos0, long pos1, long out0, long out1,
-                     long *offsets);
+                     long *offsets, float *panel);
 
 /// Runs `iterations` steps of twelve independent FMA chains on full-width vectors of `isa` (16 lanes for
 /// AVX-512, 8 for AVX2): time it to measure the core's FP32 FMA peak, as ../shared/anchors/limits.c does.
