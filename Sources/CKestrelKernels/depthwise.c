@@ -128,3 +128,50 @@ int kk_depthwise3x3(const float *x, long height, long width, const float *w, con
              stride, pad);
   return 0;
 }
+
+/// dW contribution of one plane (stride 1): in the padded plane P and dy laid out on the padded grid
+/// (D[oy·wp + ox] = dy[oy][ox], 0 for ox ≥ ow), dW[i][j] = Σ_q D[q]·P[q + i·wp + j] — nine flat dot products.
+/// `scratch` holds hp·wp + oh·wp + 64 floats. Adds into dw[9] (sums in a fixed order: deterministic).
+KK_CLONES static void dw_weight_plane(const float *restrict x, long h, long wd, const float *restrict dy, long oh,
+                                      long ow, long pad, float *restrict dw, float *restrict scratch) {
+  const long hp = h + 2 * pad, wp = wd + 2 * pad, nq = oh * wp, nv = (nq + 15) / 16 * 16;
+  float *restrict P = scratch, *restrict D = scratch + hp * wp + 32;
+  for (long t = 0; t < pad * wp; t++) P[t] = 0;
+  for (long r = 0; r < h; r++) {
+    float *row = P + (pad + r) * wp;
+    for (long t = 0; t < pad; t++) row[t] = row[pad + wd + t] = 0;
+    for (long t = 0; t < wd; t++) row[pad + t] = x[r * wd + t];
+  }
+  for (long t = (pad + h) * wp; t < hp * wp + 32; t++) P[t] = 0;
+  for (long oy = 0; oy < oh; oy++) {
+    for (long ox = 0; ox < ow; ox++) D[oy * wp + ox] = dy[oy * ow + ox];
+    for (long ox = ow; ox < wp; ox++) D[oy * wp + ox] = 0;
+  }
+  for (long q = nq; q < nv; q++) D[q] = 0;
+  dw_v16 s[9];
+  for (long t = 0; t < 9; t++) s[t] = (dw_v16){0};
+  for (long q = 0; q < nv; q += 16) {
+    const dw_v16 d = *(const dw_v16 *)(D + q);
+    for (long i = 0; i < 3; i++)
+      for (long j = 0; j < 3; j++) s[i * 3 + j] += d * *(const dw_v16 *)(P + q + i * wp + j);
+  }
+  for (long t = 0; t < 9; t++) {
+    float acc = 0;
+    for (long e = 0; e < 16; e++) acc += s[t][e];
+    dw[t] += acc;
+  }
+}
+
+int kk_depthwise3x3_weight_grad(const float *x, long height, long width, const float *dy, long stride, long pad,
+                                long c0, long c1, float *dw) {
+  if (stride != 1 || (pad != 0 && pad != 1)) return -1;
+  const long oh = height + 2 * pad - 2, ow = width + 2 * pad - 2;
+  if (oh <= 0 || ow <= 0) return -1;
+  const long hp = height + 2 * pad, wp = width + 2 * pad;
+  float *scratch = malloc((size_t)(hp * wp + oh * wp + 64) * sizeof(float));
+  if (!scratch) return -1;
+  for (long c = c0; c < c1; c++)
+    dw_weight_plane(x + c * height * width, height, width, dy + c * oh * ow, oh, ow, pad, dw + c * 9, scratch);
+  free(scratch);
+  return 0;
+}

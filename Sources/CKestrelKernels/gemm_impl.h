@@ -53,13 +53,17 @@ static KK_ATTR void KK_PACK_A(const KKGemm *g, long ic, long mc, long pc, long k
 static KK_ATTR void KK_PACK_B(const KKGemm *g, long pc, long kc, long jc, long nc, float *restrict dst) {
   const long rs = g->b.dense.rs, cs = g->b.dense.cs;
   if (cs == 1) {
-    // Rows contiguous along n: read each row once, front to back, dealing it out to the panels.
+    // Rows contiguous along n: sixteen rows at a time, each read front to back and dealt out to the panels
+    // (few enough rows for the TLB, enough for each panel to receive 2 KiB at a time).
     const long full = nc / KK_NR * KK_NR;
+    for (long p0 = 0; p0 < kc; p0 += 16) {
+      const long p1 = kk_min(kc, p0 + 16);
+      for (long jr = 0; jr < full; jr += KK_NR)
+        for (long p = p0; p < p1; p++)
+          memcpy(dst + jr * kc + p * KK_NR, g->b.dense.p + (pc + p) * rs + jc + jr, KK_NR * sizeof(float));
+    }
     for (long p = 0; p < kc; p++) {
       const float *s = g->b.dense.p + (pc + p) * rs + jc;
-      for (long jr = 0; jr < full; jr += KK_NR) {
-        memcpy(dst + jr * kc + p * KK_NR, s + jr, KK_NR * sizeof(float));
-      }
       if (full < nc) {
         float *restrict d = dst + full * kc + p * KK_NR;
         long t = 0;

@@ -127,12 +127,23 @@ public enum Convolution {
         return y
     }
 
-    /// The gradient with respect to the input: `dx = col2im(Wᵀ · dy)` (for 1×1 convolutions, `Wᵀ · dy`).
+    /// The gradient with respect to the input: `dx = col2im(Wᵀ · dy)` (for 1×1 convolutions, `Wᵀ · dy`; for
+    /// depthwise 3×3 with stride 1 and padding 1, the direct kernel with rotated weights).
     public static func backwardData(_ dy: Tensor, weight: Tensor, inputShape: Shape, geometry g: ConvGeometry) -> Tensor {
         let (n, c, h, w) = (inputShape[0], inputShape[1], inputShape[2], inputShape[3])
         let (cout, cg, kh, kw) = dims4(weight, "weight")
         let (oh, ow) = g.outputSize(h: h, w: w)
         precondition(dy.shape == [n, cout, oh, ow], "dy \(dy.shape) for output [\(n), \(cout), \(oh), \(ow)]")
+        if Depthwise.supportsBackward(g, channels: c, outChannels: cout, forData: true) {
+            return dy.withUnsafeBufferPointer { pdy in
+                weight.withUnsafeBufferPointer { pw in
+                    Tensor(shape: inputShape) { pdx in
+                        Depthwise.backwardData(dy: pdy.baseAddress!, n: n, c: c, h: h, w: w, weight: pw.baseAddress!,
+                                               geometry: g, dx: pdx.baseAddress!)
+                    }
+                }
+            }
+        }
         let l = oh * ow
         let k = cg * kh * kw
         let coutg = cout / g.groups
@@ -181,12 +192,23 @@ public enum Convolution {
         return dx
     }
 
-    /// The gradient with respect to the weight, `dW = Σ_images dy · colsᵀ`, shape `[Cout, C/groups, kh, kw]`.
+    /// The gradient with respect to the weight, `dW = Σ_images dy · colsᵀ`, shape `[Cout, C/groups, kh, kw]` (for
+    /// depthwise 3×3 with stride 1, a direct kernel).
     public static func backwardWeight(_ dy: Tensor, input x: Tensor, weightShape: Shape, geometry g: ConvGeometry) -> Tensor {
         let (n, c, h, w) = dims4(x, "input")
         let (cout, cg, kh, kw) = (weightShape[0], weightShape[1], weightShape[2], weightShape[3])
         let (oh, ow) = g.outputSize(h: h, w: w)
         precondition(dy.shape == [n, cout, oh, ow], "dy \(dy.shape) for output [\(n), \(cout), \(oh), \(ow)]")
+        if Depthwise.supportsBackward(g, channels: c, outChannels: cout, forData: false) {
+            return dy.withUnsafeBufferPointer { pdy in
+                x.withUnsafeBufferPointer { px in
+                    Tensor(shape: weightShape) { pdw in
+                        Depthwise.backwardWeight(x: px.baseAddress!, dy: pdy.baseAddress!, n: n, c: c, h: h, w: w,
+                                                 geometry: g, dw: pdw.baseAddress!)
+                    }
+                }
+            }
+        }
         let l = oh * ow
         let k = cg * kh * kw
         let coutg = cout / g.groups

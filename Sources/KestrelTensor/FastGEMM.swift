@@ -266,6 +266,39 @@ extension FastGEMM {
     }
 }
 
+extension Depthwise {
+    /// True when the backward passes have direct kernels: stride 1 (dx needs padding 1, dW padding 0 or 1).
+    static func supportsBackward(_ g: ConvGeometry, channels c: Int, outChannels cout: Int, forData: Bool) -> Bool {
+        supports(g, channels: c, outChannels: cout) && g.strideH == 1 && (!forData || g.padH == 1)
+    }
+
+    /// dx `[n, c, h, w]` for dy `[n, c, h, w]` (stride 1, padding 1): the forward kernel on dy with every 3×3
+    /// kernel rotated by 180°.
+    static func backwardData(dy: UnsafePointer<Float>, n: Int, c: Int, h: Int, w: Int, weight: UnsafePointer<Float>,
+                             geometry g: ConvGeometry, dx: UnsafeMutablePointer<Float>) {
+        let rotated = UnsafeMutablePointer<Float>.allocate(capacity: c * 9)
+        defer { rotated.deallocate() }
+        for i in 0..<(c * 9) { rotated[i] = weight[i / 9 * 9 + 8 - i % 9] }
+        forward(x: dy, n: n, c: c, h: h, w: w, weight: rotated, bias: nil, geometry: g, y: dx)
+    }
+
+    /// dW `[c, 1, 3, 3]` = Σ over images and positions of dy · x (stride 1, padding 0 or 1); each thread owns a
+    /// range of channels and sums the images in order, so the result does not depend on the thread count.
+    static func backwardWeight(x: UnsafePointer<Float>, dy: UnsafePointer<Float>, n: Int, c: Int, h: Int, w: Int,
+                               geometry g: ConvGeometry, dw: UnsafeMutablePointer<Float>) {
+        let (oh, ow) = g.outputSize(h: h, w: w)
+        dw.update(repeating: 0, count: c * 9)
+        let sx = SendablePointer(x), sdy = SendablePointer(dy), sdw = SendablePointer(dw)
+        Compute.parallelFor(c, grain: max(1, 8192 / max(n * h * w, 1))) { r in
+            for img in 0..<n {
+                let status = kk_depthwise3x3_weight_grad(sx.base + img * c * h * w, h, w, sdy.base + img * c * oh * ow,
+                                                         1, g.padH, r.lowerBound, r.upperBound, sdw.base)
+                assert(status == 0, "kk_depthwise3x3_weight_grad refused a supported geometry")
+            }
+        }
+    }
+}
+
 /// An indirect-convolution problem carried into the worker closures (each writes disjoint outputs).
 struct IndirectBox: @unchecked Sendable {
     let cv: KKIndirectConv

@@ -87,6 +87,13 @@ int kk_sgemm(const KKGemm *g, KKISA isa, long i0, long i1, long j0, long j1, flo
 int kk_depthwise3x3(const float *x, long height, long width, const float *w, const float *bias, float *y,
                     long stride, long pad, long c0, long c1);
 
+/// The weight gradient of kk_depthwise3x3 for stride 1, padding 0 or 1, over planes [c0, c1) of one image:
+/// dw[c][i][j] += Σ dy[c][oy][ox]·x[c][oy − pad + i][ox − pad + j] (x [C, H, W], dy [C, OH, OW], dw [C, 1, 3, 3]).
+/// Returns -1 (adding nothing) for other geometries. (The input gradient of a stride-1 depthwise convolution is
+/// kk_depthwise3x3 of dy with each 3×3 kernel rotated by 180° and padding 2 − pad.)
+int kk_depthwise3x3_weight_grad(const float *x, long height, long width, const float *dy, long stride, long pad,
+                                long c0, long c1, float *dw);
+
 /// Convolution by indirect GEMM over zero-padded images (see indirect.c). Output position j (image j / L, then
 /// row-major within OH × OW, L = oh·ow) reads its window from xpad + img·xpadImageStride + oy·sh·wp + ox·sw;
 /// tap p = (c·kh + ki)·kw + kj sits at + c·hp·wp + ki·dh·wp + kj·dw from there. Output channel o of position j
