@@ -6,7 +6,9 @@
 //   C edge        CPNG, CJPEG, CBLAS (system libraries via pkg-config) <- CKestrelCodecs (setjmp traps)
 //                 CKestrelKernels (SGEMM and depthwise micro-kernels, AVX-512 / AVX2 chosen at run time)
 //   Libraries     KestrelImage (codecs, pixels) · KestrelGeometry (boxes, IoU; depends on nothing)
-//                 KestrelTensor (Float32 NCHW tensors, GEMM, im2col; CBLAS, CKestrelKernels) <- KestrelNN
+//                 KestrelTensor (Float32 NCHW tensors, GEMM, im2col; CBLAS, CKestrelKernels)
+//                 <- KestrelNN (autodiff, layers)
+//                 <- KestrelModels (the classifier zoo)
 //   CLI           kestrel (one small command per file; it only orchestrates library calls)
 //   Tests         one target per module, plus _KestrelTestSupport (fixtures, hashing, seeded RNG)
 
@@ -20,6 +22,10 @@ let package = Package(
         .library(name: "KestrelGeometry", targets: ["KestrelGeometry"]),
         .library(name: "KestrelTensor", targets: ["KestrelTensor"]),
         .library(name: "KestrelNN", targets: ["KestrelNN"]),
+        .library(name: "KestrelModels", targets: ["KestrelModels"]),
+        .library(name: "KestrelData", targets: ["KestrelData"]),
+        .library(name: "KestrelTraining", targets: ["KestrelTraining"]),
+        .library(name: "KestrelDetection", targets: ["KestrelDetection"]),
         .executable(name: "kestrel", targets: ["kestrel"]),
     ],
     dependencies: [
@@ -49,12 +55,16 @@ let package = Package(
         .target(name: "KestrelGeometry"),
         .target(name: "KestrelTensor", dependencies: ["CBLAS", "CKestrelKernels"]),
         .target(name: "KestrelNN", dependencies: ["KestrelTensor", "KestrelFiles"]),
+        .target(name: "KestrelModels", dependencies: ["KestrelNN"]),
+        .target(name: "KestrelData", dependencies: ["KestrelImage", "KestrelTensor", "KestrelFiles", "KestrelGeometry"]),
+        .target(name: "KestrelTraining", dependencies: ["KestrelModels", "KestrelData", "KestrelFiles"]),
+        .target(name: "KestrelDetection", dependencies: ["KestrelModels", "KestrelGeometry"]),
 
         // MARK: Command-line tool
         .executableTarget(
             name: "kestrel",
             dependencies: [
-                "KestrelImage", "KestrelTensor",
+                "KestrelImage", "KestrelTensor", "KestrelModels", "KestrelData", "KestrelTraining",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -64,6 +74,10 @@ let package = Package(
         .testTarget(name: "KestrelGeometryTests", dependencies: ["KestrelGeometry", "_KestrelTestSupport"]),
         .testTarget(name: "KestrelTensorTests", dependencies: ["KestrelTensor", "_KestrelTestSupport"]),
         .testTarget(name: "KestrelNNTests", dependencies: ["KestrelNN", "_KestrelTestSupport"]),
+        .testTarget(name: "KestrelModelsTests", dependencies: ["KestrelModels", "_KestrelTestSupport"]),
+        .testTarget(name: "KestrelDataTests", dependencies: ["KestrelData", "KestrelImage", "KestrelFiles", "_KestrelTestSupport"]),
+        .testTarget(name: "KestrelTrainingTests", dependencies: ["KestrelTraining", "_KestrelTestSupport"]),
+        .testTarget(name: "KestrelDetectionTests", dependencies: ["KestrelDetection", "_KestrelTestSupport"]),
         .testTarget(name: "KestrelCLITests", dependencies: ["kestrel", "_KestrelTestSupport"]),
     ]
 )

@@ -24,3 +24,14 @@ $BIN info --verify --json "$OUT"/*
 
 step "kestrel bench decode (1 thread, release build)"
 $BIN bench decode datasets/photos/* --label native --repeats 3 --min-time 0.1
+
+step "kestrel train: SimpleConvNet on datasets/digits (1,797 real 8x8 handwritten digits, 20% held out)"
+rm -rf "$OUT/digits-run"
+$BIN train --data datasets/digits --model simple_convnet --input-size 8 --epochs 15 --batch-size 32 \
+  --optimizer adam --lr 0.003 --weight-decay 0 --seed 0 --out "$OUT/digits-run"
+
+step "kestrel classify: three digits with the trained model"
+$BIN classify --model "$OUT/digits-run" datasets/digits/3/0003.png datasets/digits/7/0007.png datasets/digits/9/0009.png
+
+step "kestrel test: the whole digits set (training images included, so this is not a held-out score)"
+$BIN test --model "$OUT/digits-run" --data datasets/digits | head -3

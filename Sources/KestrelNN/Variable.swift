@@ -142,6 +142,15 @@ public enum GradMode {
     }
 }
 
+/// Records a differentiable op defined outside KestrelNN (detection and segmentation losses): the same as the
+/// internal `record`, for modules that write their own forward and backward side by side.
+public func recordOp(
+    _ name: String, _ inputs: [Variable], _ output: Tensor,
+    backward: @escaping (_ gy: Tensor, _ needs: [Bool]) -> [Tensor?]
+) -> Variable {
+    record(name, inputs, output, backward: backward)
+}
+
 /// Records an op: returns `output` as a graph node when gradients are on and an input needs one, else as a
 /// plain value. `backward` receives the output's gradient and returns one gradient per input (nil where the
 /// input needs none; `needs[i]` says which are wanted, so expensive unwanted ones can be skipped).

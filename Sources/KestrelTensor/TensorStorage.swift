@@ -20,6 +20,10 @@ final class TensorStorage: @unchecked Sendable {
     /// Uninitialised storage for `count` elements (the caller writes every element before reading).
     init(uninitializedCount count: Int) {
         self.count = count
+        if let reused = BlockCache.shared.take(count) {
+            base = reused
+            return
+        }
         var raw: UnsafeMutableRawPointer? = nil
         let bytes = max(count, 1) * MemoryLayout<Float>.stride
         guard posix_memalign(&raw, 64, bytes) == 0, let raw else {
@@ -43,10 +47,83 @@ final class TensorStorage: @unchecked Sendable {
         memcpy(base, other.base, count * MemoryLayout<Float>.stride)
     }
 
-    deinit { free(base) }
+    deinit {
+        if !BlockCache.shared.give(base, count: count) { free(base) }
+    }
 
     var buffer: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: base, count: count) }
 }
+
+/// Keeps recently freed large blocks for reuse by exact element count. Training and inference allocate the same
+/// tensor sizes every iteration; reusing their blocks avoids returning them to the system and page-faulting
+/// fresh memory each time (which otherwise costs more than the arithmetic of elementwise ops). Blocks under
+/// `minimumBytes` go straight to malloc, which already handles them well; at most `capacityBytes` are kept.
+final class BlockCache: @unchecked Sendable {
+    static let shared = BlockCache()
+    let minimumBytes = 1 << 18
+    let capacityBytes = 1 << 30
+    private let lock = NSLockLike()
+    private var free: [Int: [UnsafeMutablePointer<Float>]] = [:]
+    private var order: [(Int, UnsafeMutablePointer<Float>)] = []  // oldest first, for eviction
+    private var cachedBytes = 0
+
+    func take(_ count: Int) -> UnsafeMutablePointer<Float>? {
+        guard count * 4 >= minimumBytes else { return nil }
+        return lock.withLock {
+            guard var list = free[count], let p = list.popLast() else { return nil }
+            free[count] = list.isEmpty ? nil : list
+            if let i = order.firstIndex(where: { $0.1 == p }) { order.remove(at: i) }
+            cachedBytes -= count * 4
+            return p
+        }
+    }
+
+    /// Keeps the block; false when the caller should free it.
+    func give(_ p: UnsafeMutablePointer<Float>, count: Int) -> Bool {
+        let bytes = count * 4
+        guard bytes >= minimumBytes, bytes <= capacityBytes / 2 else { return false }
+        var evicted: [UnsafeMutablePointer<Float>] = []
+        lock.withLock {
+            free[count, default: []].append(p)
+            order.append((count, p))
+            cachedBytes += bytes
+            while cachedBytes > capacityBytes, !order.isEmpty {
+                let (c, old) = order.removeFirst()
+                if var list = free[c], let i = list.firstIndex(of: old) {
+                    list.remove(at: i)
+                    free[c] = list.isEmpty ? nil : list
+                }
+                cachedBytes -= c * 4
+                evicted.append(old)
+            }
+        }
+        for e in evicted { Glibc_free(e) }
+        return true
+    }
+}
+
+/// A pthread mutex (Synchronization.Mutex would need the state inside it; this guards several fields).
+final class NSLockLike: @unchecked Sendable {
+    private let m: UnsafeMutablePointer<pthread_mutex_t>
+
+    init() {
+        m = .allocate(capacity: 1)
+        pthread_mutex_init(m, nil)
+    }
+
+    deinit {
+        pthread_mutex_destroy(m)
+        m.deallocate()
+    }
+
+    func withLock<R>(_ body: () throws -> R) rethrows -> R {
+        pthread_mutex_lock(m)
+        defer { pthread_mutex_unlock(m) }
+        return try body()
+    }
+}
+
+@inline(__always) private func Glibc_free(_ p: UnsafeMutablePointer<Float>) { free(p) }
 
 /// A pointer that may cross into a concurrently executed closure. The code that creates one guarantees the
 /// closures touch disjoint elements (or only read) and that the memory outlives them.

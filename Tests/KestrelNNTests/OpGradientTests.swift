@@ -359,3 +359,35 @@ func total(_ v: [Double]) -> Double { v.reduce(0, +) }
         #expect(x.grad!.scalars == [14, 30])
     }
 }
+
+@Suite struct ModelOpTests {
+    @Test(arguments: [1, 2] as [UInt64])
+    func adaptiveAveragePooling(seed: UInt64) {
+        let x = Tensor.random([2, 2, 7, 5], seed: seed)
+        for (oh, ow) in [(3, 2), (7, 5), (10, 8), (1, 1)] {
+            let failures = gradientCheck([x], seed: seed, { adaptiveAvgPool2d($0[0], outputSize: (oh, ow)) }, reference: { r in
+                var y = RefTensor(shape: [2, 2, oh, ow])
+                for b in 0..<2 { for c in 0..<2 { for p in 0..<oh { for q in 0..<ow {
+                    let r0 = p * 7 / oh, r1 = ((p + 1) * 7 + oh - 1) / oh
+                    let c0 = q * 5 / ow, c1 = ((q + 1) * 5 + ow - 1) / ow
+                    var acc = 0.0
+                    for i in r0..<r1 { for j in c0..<c1 { acc += r[0][b, c, i, j] } }
+                    y[b, c, p, q] = acc / Double((r1 - r0) * (c1 - c0))
+                } } } }
+                return y
+            })
+            #expect(failures.isEmpty, "\(oh)x\(ow): \(failures)")
+        }
+    }
+
+    @Test(arguments: [1, 2] as [UInt64])
+    func resnetShortcutA(seed: UInt64) {
+        let x = Tensor.random([2, 3, 5, 6], seed: seed)
+        let failures = gradientCheck([x], seed: seed, { subsampleAndPadChannels($0[0], stride: 2, before: 2, after: 1) }, reference: { r in
+            var y = RefTensor(shape: [2, 6, 3, 3])
+            for b in 0..<2 { for c in 0..<3 { for i in 0..<3 { for j in 0..<3 { y[b, c + 2, i, j] = r[0][b, c, 2 * i, 2 * j] } } } }
+            return y
+        })
+        #expect(failures.isEmpty, "\(failures)")
+    }
+}

@@ -54,6 +54,10 @@ public final class Dropout: Module {
     public override func forward(_ x: Variable) -> Variable {
         isTraining ? dropout(x, p: p, using: &rng) : x
     }
+
+    /// Restarts the mask stream (training loops reseed per batch from (seed, epoch, batch) so a resumed run
+    /// draws the same masks).
+    public func reseed(_ seed: UInt64) { rng = RandomSource(seed: seed) }
 }
 
 /// Resize to a fixed size or by an integer scale factor.

@@ -277,3 +277,76 @@ public func upsample2d(_ x: Variable, height oh: Int, width ow: Int, mode: Upsam
         }]
     }
 }
+
+/// Adaptive average pooling to `[N, C, outH, outW]` (PyTorch's `AdaptiveAvgPool2d`): output cell (p, q) averages
+/// input rows ⌊p·H/outH⌋ ..< ⌈(p+1)·H/outH⌉ and the matching columns. Cells may overlap when the output is
+/// larger than the input (then inputs are replicated).
+public func adaptiveAvgPool2d(_ x: Variable, outputSize: (h: Int, w: Int)) -> Variable {
+    let xv = x.value
+    let (n, c, h, w) = (xv.shape[0], xv.shape[1], xv.shape[2], xv.shape[3])
+    let (oh, ow) = outputSize
+    precondition(oh > 0 && ow > 0, "adaptive pooling to \(oh)x\(ow)")
+    if oh == 1 && ow == 1 { return globalAvgPool2d(x) }
+    let rows = (0..<oh).map { p in (p * h / oh)..<(((p + 1) * h + oh - 1) / oh) }
+    let cols = (0..<ow).map { q in (q * w / ow)..<(((q + 1) * w + ow - 1) / ow) }
+    let y = xv.withUnsafeBufferPointer { px in
+        let s = SendablePointer(px.baseAddress!)
+        return Tensor.byPlanes([n, c, oh, ow], planes: n * c, planeSize: oh * ow) { plane, out in
+            let src = s.base + plane * h * w
+            for p in 0..<oh {
+                for q in 0..<ow {
+                    var acc: Float = 0
+                    for i in rows[p] { for j in cols[q] { acc += src[i * w + j] } }
+                    out[p * ow + q] = acc / Float(rows[p].count * cols[q].count)
+                }
+            }
+        }
+    }
+    return record("adaptive_avg_pool2d", [x], y) { gy, _ in
+        [gy.withUnsafeBufferPointer { pg in
+            let gs = SendablePointer(pg.baseAddress!)
+            return Tensor.byPlanes(xv.shape, planes: n * c, planeSize: h * w) { plane, out in
+                out.update(repeating: 0, count: h * w)
+                let src = gs.base + plane * oh * ow
+                for p in 0..<oh {
+                    for q in 0..<ow {
+                        let v = src[p * ow + q] / Float(rows[p].count * cols[q].count)
+                        for i in rows[p] { for j in cols[q] { out[i * w + j] += v } }
+                    }
+                }
+            }
+        }]
+    }
+}
+
+/// ResNet's parameter-free "option A" shortcut (He et al. 2016, CIFAR): keeps every `stride`-th row and column
+/// and adds `before` and `after` zero channels: `[N, C, H, W] → [N, before + C + after, ⌈H/s⌉, ⌈W/s⌉]`.
+public func subsampleAndPadChannels(_ x: Variable, stride s: Int, before: Int, after: Int) -> Variable {
+    let xv = x.value
+    let (n, c, h, w) = (xv.shape[0], xv.shape[1], xv.shape[2], xv.shape[3])
+    let (oh, ow) = ((h + s - 1) / s, (w + s - 1) / s)
+    let co = before + c + after
+    let y = xv.withUnsafeBufferPointer { px in
+        let src = SendablePointer(px.baseAddress!)
+        return Tensor.byPlanes([n, co, oh, ow], planes: n * co, planeSize: oh * ow) { plane, out in
+            let (img, ch) = (plane / co, plane % co - before)
+            guard ch >= 0 && ch < c else {
+                out.update(repeating: 0, count: oh * ow)
+                return
+            }
+            let base = src.base + (img * c + ch) * h * w
+            for i in 0..<oh { for j in 0..<ow { out[i * ow + j] = base[i * s * w + j * s] } }
+        }
+    }
+    return record("subsample_pad_channels", [x], y) { gy, _ in
+        [gy.withUnsafeBufferPointer { pg in
+            let g = SendablePointer(pg.baseAddress!)
+            return Tensor.byPlanes(xv.shape, planes: n * c, planeSize: h * w) { plane, out in
+                out.update(repeating: 0, count: h * w)
+                let (img, ch) = (plane / c, plane % c)
+                let base = g.base + (img * co + ch + before) * oh * ow
+                for i in 0..<oh { for j in 0..<ow { out[i * s * w + j * s] = base[i * ow + j] } }
+            }
+        }]
+    }
+}

@@ -84,15 +84,20 @@ public final class Optimizer<Rule: UpdateRule> {
         return grads
     }
 
+    func replaceStates(_ newStates: [Rule.State], stepCount: Int) {
+        states = newStates
+        self.stepCount = stepCount
+    }
+
     /// One update of every parameter from its current gradient.
     public func step() {
         stepCount += 1
         let grads = transformedGradients()
         for i in parameters.indices {
             guard let g = grads[i] else { continue }
-            var value = parameters[i].parameter.value
-            rule.update(&value, gradient: g, state: &states[i], learningRate: learningRate, step: stepCount)
-            parameters[i].parameter.value = value
+            // In place: the variable's storage is uniquely referenced once the graph is released.
+            rule.update(&parameters[i].parameter.variable.value, gradient: g, state: &states[i],
+                        learningRate: learningRate, step: stepCount)
         }
     }
 
@@ -107,7 +112,7 @@ public struct SGD: UpdateRule {
     public init() {}
     public func makeState(for parameter: Tensor) {}
     public func update(_ p: inout Tensor, gradient g: Tensor, state: inout Void, learningRate lr: Float, step: Int) {
-        axpy(&p, -lr, g)
+        inPlace(&p, g) { p, g, i in p[i] -= lr * g[i] }
     }
 }
 
@@ -125,9 +130,15 @@ public struct Momentum: UpdateRule {
 
     public func makeState(for parameter: Tensor) -> Tensor? { nil }
     public func update(_ p: inout Tensor, gradient g: Tensor, state b: inout Tensor?, learningRate lr: Float, step: Int) {
-        let buf = b.map { $0 * momentum + g } ?? g
-        b = buf
-        axpy(&p, -lr, nesterov ? g + buf * momentum : buf)
+        let mu = momentum, nesterov = self.nesterov
+        if b == nil {
+            b = g
+            b!.withUnsafeMutableBufferPointer { _ in }  // own a copy, not the gradient's storage
+        } else {
+            inPlace(&b!, g) { b, g, i in b[i] = mu * b[i] + g[i] }
+        }
+        let buf = b!
+        inPlace(&p, g, buf) { p, g, b, i in p[i] -= lr * (nesterov ? g[i] + mu * b[i] : b[i]) }
     }
 }
 
@@ -140,9 +151,9 @@ public struct AdaGrad: UpdateRule {
     }
     public func makeState(for parameter: Tensor) -> Tensor { Tensor.zeros(parameter.shape) }
     public func update(_ p: inout Tensor, gradient g: Tensor, state s: inout Tensor, learningRate lr: Float, step: Int) {
-        s += g * g
         let eps = self.eps
-        p = Tensor.zip(p, Tensor.zip(g, s) { gv, sv in gv / (sv.squareRoot() + eps) }) { pv, u in pv - lr * u }
+        inPlace(&s, g) { s, g, i in s[i] += g[i] * g[i] }
+        inPlace(&p, g, s) { p, g, s, i in p[i] -= lr * g[i] / (s[i].squareRoot() + eps) }
     }
 }
 
@@ -158,8 +169,8 @@ public struct RMSProp: UpdateRule {
     public func makeState(for parameter: Tensor) -> Tensor { Tensor.zeros(parameter.shape) }
     public func update(_ p: inout Tensor, gradient g: Tensor, state v: inout Tensor, learningRate lr: Float, step: Int) {
         let (alpha, eps) = (self.alpha, self.eps)
-        v = Tensor.zip(v, g) { vv, gv in alpha * vv + (1 - alpha) * gv * gv }
-        p = Tensor.zip(p, Tensor.zip(g, v) { gv, vv in gv / (vv.squareRoot() + eps) }) { pv, u in pv - lr * u }
+        inPlace(&v, g) { v, g, i in v[i] = alpha * v[i] + (1 - alpha) * g[i] * g[i] }
+        inPlace(&p, g, v) { p, g, v, i in p[i] -= lr * g[i] / (v[i].squareRoot() + eps) }
     }
 }
 
@@ -193,18 +204,46 @@ public struct Adam: UpdateRule {
 
     public func update(_ p: inout Tensor, gradient g: Tensor, state: inout State, learningRate lr: Float, step: Int) {
         let (b1, b2, eps) = (beta1, beta2, self.eps)
-        if decoupledWeightDecay > 0 { p *= 1 - lr * decoupledWeightDecay }
-        state.m = Tensor.zip(state.m, g) { m, gv in b1 * m + (1 - b1) * gv }
-        state.v = Tensor.zip(state.v, g) { v, gv in b2 * v + (1 - b2) * gv * gv }
+        let decay = 1 - lr * decoupledWeightDecay
         let bc1 = 1 - powf(b1, Float(step)), bc2 = 1 - powf(b2, Float(step))
         let stepSize = lr / bc1
         let bc2Sqrt = bc2.squareRoot()
-        let u = Tensor.zip(state.m, state.v) { m, v in m / (v.squareRoot() / bc2Sqrt + eps) }
-        axpy(&p, -stepSize, u)
+        inPlace(&state.m, g) { m, g, i in m[i] = b1 * m[i] + (1 - b1) * g[i] }
+        inPlace(&state.v, g) { v, g, i in v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i] }
+        let (m, v) = (state.m, state.v)
+        inPlace(&p, m, v) { p, m, v, i in
+            p[i] = p[i] * decay - stepSize * (m[i] / (v[i].squareRoot() / bc2Sqrt + eps))
+        }
     }
 }
 
-/// p ← p + a·x.
-func axpy(_ p: inout Tensor, _ a: Float, _ x: Tensor) {
-    p = Tensor.zip(p, x) { pv, xv in pv + a * xv }
+/// Runs `body(target, source, i)` for every element, in place on `target`, split across threads.
+func inPlace(_ target: inout Tensor, _ a: Tensor,
+             _ body: @Sendable (UnsafeMutablePointer<Float>, UnsafePointer<Float>, Int) -> Void) {
+    precondition(target.shape == a.shape)
+    let n = target.count
+    a.withUnsafeBufferPointer { pa in
+        let sa = SendablePointer(pa.baseAddress!)
+        target.withUnsafeMutableBufferPointer { pt in
+            let st = SendablePointer(pt.baseAddress!)
+            Compute.parallelFor(n, grain: 1 << 15) { r in for i in r { body(st.base, sa.base, i) } }
+        }
+    }
 }
+
+/// Runs `body(target, a, b, i)` for every element, in place on `target`.
+func inPlace(_ target: inout Tensor, _ a: Tensor, _ b: Tensor,
+             _ body: @Sendable (UnsafeMutablePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, Int) -> Void) {
+    precondition(target.shape == a.shape && target.shape == b.shape)
+    let n = target.count
+    a.withUnsafeBufferPointer { pa in
+        b.withUnsafeBufferPointer { pb in
+            let sa = SendablePointer(pa.baseAddress!), sb = SendablePointer(pb.baseAddress!)
+            target.withUnsafeMutableBufferPointer { pt in
+                let st = SendablePointer(pt.baseAddress!)
+                Compute.parallelFor(n, grain: 1 << 15) { r in for i in r { body(st.base, sa.base, sb.base, i) } }
+            }
+        }
+    }
+}
+
