@@ -4,8 +4,10 @@
 //
 // Layers, from the edge inwards (arrows point at dependencies):
 //   C edge        CPNG, CJPEG, CBLAS (system libraries via pkg-config) <- CKestrelCodecs (setjmp traps)
+//                 CKestrelKernels (SGEMM and depthwise micro-kernels, AVX-512 / AVX2 chosen at run time)
 //   Libraries     KestrelImage (codecs, pixels) · KestrelGeometry (boxes, IoU; depends on nothing)
-//                 KestrelTensor (Float32 NCHW tensors, GEMM, im2col; CBLAS) <- KestrelNN (autodiff, layers)
+//                 KestrelTensor (Float32 NCHW tensors, GEMM, im2col; CBLAS, CKestrelKernels)
+//                 <- KestrelNN (autodiff, layers)
 //                 <- KestrelModels (the classifier zoo)
 //   CLI           kestrel (one small command per file; it only orchestrates library calls)
 //   Tests         one target per module, plus _KestrelTestSupport (fixtures, hashing, seeded RNG)
@@ -43,13 +45,16 @@ let package = Package(
             providers: [.apt(["libopenblas-dev"]), .brew(["openblas"])]),
         // libpng and libjpeg report fatal errors by longjmp/exit; this C target traps them with setjmp.
         .target(name: "CKestrelCodecs", dependencies: ["CPNG", "CJPEG"]),
+        // Packed SGEMM and direct depthwise kernels with intrinsics; ISA-specific code is compiled per function
+        // (target attributes), so the package still builds and runs on CPUs without AVX-512 or AVX2.
+        .target(name: "CKestrelKernels"),
 
         // MARK: Libraries
         // Atomic writes and bounded reads, shared by every module that touches files.
         .target(name: "KestrelFiles"),
         .target(name: "KestrelImage", dependencies: ["CKestrelCodecs", "KestrelFiles"]),
         .target(name: "KestrelGeometry"),
-        .target(name: "KestrelTensor", dependencies: ["CBLAS"]),
+        .target(name: "KestrelTensor", dependencies: ["CBLAS", "CKestrelKernels"]),
         .target(name: "KestrelNN", dependencies: ["KestrelTensor", "KestrelFiles"]),
         .target(name: "KestrelModels", dependencies: ["KestrelNN"]),
         .target(name: "KestrelData", dependencies: ["KestrelImage", "KestrelTensor", "KestrelFiles", "KestrelGeometry"]),

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Convolution speed: Kestrel beside ONNX Runtime and the curriculum's numpy im2col, same shapes, one run.
 # Needs the anchors' venv (see ../shared/anchors/README.md).
-#   tools/bench_conv.sh [OUTDIR]     THREADS="1 2" BATCHES="1 8" to narrow
+#   tools/bench_conv.sh [OUTDIR]     THREADS="1 2" BATCHES="1 8" to narrow, SKIP_NUMPY=1 to skip the numpy
+#                                    im2col (slow), OPS="conv3x3 depthwise" DIRECTIONS=forward for Kestrel
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-/tmp/anchors-venv/bin/python}
@@ -9,13 +10,17 @@ ANCHORS=${ANCHORS:-$(cd .. && pwd)/shared/anchors}
 THREADS=${THREADS:-"1 2"}
 BATCHES=${BATCHES:-"1 8"}
 REPEATS=${REPEATS:-5}
+OPS=${OPS:-"conv3x3 depthwise convtranspose"}
+DIRECTIONS=${DIRECTIONS:-"forward backward"}
+NUMPY_FLAG=${SKIP_NUMPY:+--skip-numpy}
 OUT=${1:-/tmp/kestrel-bench-conv-$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$OUT"
 swift build -c release --product kestrel >&2
 echo "== anchors (ONNX Runtime, numpy im2col)" >&2
-(cd "$ANCHORS" && "$PY" conv_bench.py --threads $THREADS --batches $BATCHES --repeats "$REPEATS") > "$OUT/anchors.jsonl"
+(cd "$ANCHORS" && "$PY" conv_bench.py --threads $THREADS --batches $BATCHES --repeats "$REPEATS" $NUMPY_FLAG) > "$OUT/anchors.jsonl"
 echo "== kestrel" >&2
-.build/release/kestrel bench conv --threads $THREADS --batches $BATCHES --repeats "$REPEATS" --json > "$OUT/kestrel.jsonl"
+.build/release/kestrel bench conv --threads $THREADS --batches $BATCHES --repeats "$REPEATS" --ops $OPS \
+    --directions $DIRECTIONS --json > "$OUT/kestrel.jsonl"
 python3 tools/compare.py "$OUT"/anchors.jsonl "$OUT"/kestrel.jsonl | tee "$OUT/compare.md"
 python3 - "$OUT/kestrel.jsonl" <<'PY' | tee -a "$OUT/compare.md"
 import json, sys

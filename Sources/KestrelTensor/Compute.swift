@@ -12,8 +12,9 @@ import Synchronization
 ///
 /// Determinism: for a fixed `threads` and seed every result is bit-identical run to run. Elementwise and
 /// im2col work is split across threads without changing any arithmetic; reductions sum fixed-size chunks in a
-/// fixed order, so they do not depend on `threads` either. Only GEMM's internal summation order may change
-/// with the thread count (it is the GEMM library's choice).
+/// fixed order, so they do not depend on `threads` either. With the default ``FastGEMM`` the GEMM does not
+/// depend on `threads` either (each element of C is the same FMA chain however the work is split); with
+/// ``BLASGEMM`` the summation order may change with the thread count (OpenBLAS's choice).
 public enum Compute {
     private struct Settings {
         var threads: Int
@@ -22,7 +23,7 @@ public enum Compute {
 
     private static let settings: Mutex<Settings> = {
         let cores = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
-        return Mutex(Settings(threads: cores, gemm: BLASGEMM()))
+        return Mutex(Settings(threads: cores, gemm: FastGEMM()))
     }()
 
     /// Per-task overrides set by ``withThreads(_:_:)`` and ``withGEMM(_:_:)``; they win over the process-wide
@@ -40,8 +41,9 @@ public enum Compute {
         }
     }
 
-    /// The GEMM every Kestrel kernel calls (default: OpenBLAS's `cblas_sgemm`). Setting it changes the
-    /// process-wide default.
+    /// The GEMM every Kestrel kernel calls (default: ``FastGEMM``, Kestrel's packed AVX-512 / AVX2 kernel, which
+    /// runs ``PortableGEMM`` on other CPUs; ``BLASGEMM`` is OpenBLAS). Setting it changes the process-wide
+    /// default.
     public static var gemm: any GEMMKernel {
         get { gemmOverride ?? settings.withLock { $0.gemm } }
         set { settings.withLock { $0.gemm = newValue } }

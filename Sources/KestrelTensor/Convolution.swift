@@ -14,7 +14,9 @@
 ///
 /// Small images are batched: `imageBlock` images share one column matrix `[groups·K, B·OH·OW]` so every GEMM
 /// has at least ``minColumns`` columns, and the column memory comes from ``Workspace`` (reused across calls).
-/// The 1×1 / stride-1 / unpadded case skips im2col: the image already is its column matrix.
+/// The 1×1 / stride-1 / unpadded case skips im2col: the image already is its column matrix. With ``FastGEMM``
+/// (the default) the forward pass needs no column matrix at all, and depthwise 3×3 runs a direct kernel; see
+/// ``forward(_:weight:bias:geometry:)``.
 public enum Convolution {
     /// Target GEMM width: images are batched into one column matrix until it has at least this many columns.
     public static let minColumns = 512
@@ -23,8 +25,51 @@ public enum Convolution {
         min(batch, max(1, (minColumns + columnsPerImage - 1) / max(columnsPerImage, 1)))
     }
 
-    /// `y = conv(x, weight) + bias`.
+    /// `y = conv(x, weight) + bias`, by the fastest path available: the direct kernel for depthwise 3×3
+    /// (stride 1 or 2, padding 0 or 1), ``FastGEMM``'s packing straight from the images when it is the
+    /// current ``Compute/gemm`` (no column buffer), otherwise ``forwardIm2col(_:weight:bias:geometry:)``.
     public static func forward(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry g: ConvGeometry) -> Tensor {
+        let (n, c, h, w) = dims4(x, "input")
+        let (cout, cg, kh, kw) = dims4(weight, "weight")
+        precondition(kh == g.kernelH && kw == g.kernelW, "weight \(weight.shape) does not match kernel \(g.kernelH)x\(g.kernelW)")
+        precondition(c % g.groups == 0 && cout % g.groups == 0 && cg == c / g.groups,
+                     "weight \(weight.shape) does not fit input \(x.shape) with groups \(g.groups)")
+        if let bias { precondition(bias.shape == [cout], "bias \(bias.shape) for \(cout) output channels") }
+        let (oh, ow) = g.outputSize(h: h, w: w)
+        precondition(oh > 0 && ow > 0, "input \(h)x\(w) is smaller than the convolution window")
+        if Depthwise.supports(g, channels: c, outChannels: cout) {
+            return x.withUnsafeBufferPointer { px in
+                weight.withUnsafeBufferPointer { pw in
+                    let run = { (pb: UnsafePointer<Float>?) in
+                        Tensor(shape: [n, cout, oh, ow]) { py in
+                            Depthwise.forward(x: px.baseAddress!, n: n, c: c, h: h, w: w, weight: pw.baseAddress!,
+                                              bias: pb, geometry: g, y: py.baseAddress!)
+                        }
+                    }
+                    guard let bias else { return run(nil) }
+                    return bias.withUnsafeBufferPointer { pb in run(pb.baseAddress!) }
+                }
+            }
+        }
+        if let fast = Compute.gemm as? FastGEMM, fast.isa != nil {
+            var y = x.withUnsafeBufferPointer { px in
+                weight.withUnsafeBufferPointer { pw in
+                    Tensor(shape: [n, cout, oh, ow]) { py in
+                        _ = fast.convolutionForward(x: px.baseAddress!, n: n, c: c, h: h, w: w, weight: pw.baseAddress!,
+                                                    cout: cout, geometry: g, y: py.baseAddress!)
+                    }
+                }
+            }
+            if let bias { addBias(bias, to: &y) }
+            return y
+        }
+        return forwardIm2col(x, weight: weight, bias: bias, geometry: g)
+    }
+
+    /// `y = conv(x, weight) + bias` as im2col into a column buffer + one ``Compute/gemm`` call per weight group
+    /// (images batched to at least ``minColumns`` columns; 1×1 / stride 1 / unpadded skips im2col): the plain
+    /// path, and the reference the faster paths of ``forward(_:weight:bias:geometry:)`` are tested against.
+    public static func forwardIm2col(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry g: ConvGeometry) -> Tensor {
         let (n, c, h, w) = dims4(x, "input")
         let (cout, cg, kh, kw) = dims4(weight, "weight")
         precondition(kh == g.kernelH && kw == g.kernelW, "weight \(weight.shape) does not match kernel \(g.kernelH)x\(g.kernelW)")
@@ -82,12 +127,23 @@ public enum Convolution {
         return y
     }
 
-    /// The gradient with respect to the input: `dx = col2im(Wᵀ · dy)` (for 1×1 convolutions, `Wᵀ · dy`).
+    /// The gradient with respect to the input: `dx = col2im(Wᵀ · dy)` (for 1×1 convolutions, `Wᵀ · dy`; for
+    /// depthwise 3×3 with stride 1 and padding 1, the direct kernel with rotated weights).
     public static func backwardData(_ dy: Tensor, weight: Tensor, inputShape: Shape, geometry g: ConvGeometry) -> Tensor {
         let (n, c, h, w) = (inputShape[0], inputShape[1], inputShape[2], inputShape[3])
         let (cout, cg, kh, kw) = dims4(weight, "weight")
         let (oh, ow) = g.outputSize(h: h, w: w)
         precondition(dy.shape == [n, cout, oh, ow], "dy \(dy.shape) for output [\(n), \(cout), \(oh), \(ow)]")
+        if Depthwise.supportsBackward(g, channels: c, outChannels: cout, forData: true) {
+            return dy.withUnsafeBufferPointer { pdy in
+                weight.withUnsafeBufferPointer { pw in
+                    Tensor(shape: inputShape) { pdx in
+                        Depthwise.backwardData(dy: pdy.baseAddress!, n: n, c: c, h: h, w: w, weight: pw.baseAddress!,
+                                               geometry: g, dx: pdx.baseAddress!)
+                    }
+                }
+            }
+        }
         let l = oh * ow
         let k = cg * kh * kw
         let coutg = cout / g.groups
@@ -136,12 +192,23 @@ public enum Convolution {
         return dx
     }
 
-    /// The gradient with respect to the weight, `dW = Σ_images dy · colsᵀ`, shape `[Cout, C/groups, kh, kw]`.
+    /// The gradient with respect to the weight, `dW = Σ_images dy · colsᵀ`, shape `[Cout, C/groups, kh, kw]` (for
+    /// depthwise 3×3 with stride 1, a direct kernel).
     public static func backwardWeight(_ dy: Tensor, input x: Tensor, weightShape: Shape, geometry g: ConvGeometry) -> Tensor {
         let (n, c, h, w) = dims4(x, "input")
         let (cout, cg, kh, kw) = (weightShape[0], weightShape[1], weightShape[2], weightShape[3])
         let (oh, ow) = g.outputSize(h: h, w: w)
         precondition(dy.shape == [n, cout, oh, ow], "dy \(dy.shape) for output [\(n), \(cout), \(oh), \(ow)]")
+        if Depthwise.supportsBackward(g, channels: c, outChannels: cout, forData: false) {
+            return dy.withUnsafeBufferPointer { pdy in
+                x.withUnsafeBufferPointer { px in
+                    Tensor(shape: weightShape) { pdw in
+                        Depthwise.backwardWeight(x: px.baseAddress!, dy: pdy.baseAddress!, n: n, c: c, h: h, w: w,
+                                                 geometry: g, dw: pdw.baseAddress!)
+                    }
+                }
+            }
+        }
         let l = oh * ow
         let k = cg * kh * kw
         let coutg = cout / g.groups

@@ -14,8 +14,9 @@ public enum MatrixTranspose: Sendable {
 /// the given leading dimension (the distance between consecutive rows in row-major order, columns in
 /// column-major). When `beta` is 0, C is not read (NaNs in it do not propagate), as BLAS specifies.
 ///
-/// Implementations are interchangeable and tested against each other: ``BLASGEMM`` (OpenBLAS) and
-/// ``PortableGEMM`` (Swift). ``Compute/gemm`` chooses the one every kernel uses.
+/// Implementations are interchangeable and tested against each other: ``FastGEMM`` (Kestrel's packed
+/// AVX-512 / AVX2 kernel, the default), ``BLASGEMM`` (OpenBLAS) and ``PortableGEMM`` (Swift).
+/// ``Compute/gemm`` chooses the one every kernel uses.
 public protocol GEMMKernel: Sendable {
     func sgemm(
         order: MatrixOrder, transA: MatrixTranspose, transB: MatrixTranspose, m: Int, n: Int, k: Int,

@@ -118,7 +118,9 @@ struct BenchConv: ParsableCommand {
         let (gemmSeconds, _) = options.guarded { bareGEMMs(plan) }
         let rates = seconds.map { flops / $0 / 1e9 }
         let gemmRate = flops / median(gemmSeconds) / 1e9
-        let size = "N=\(n) C=\(c.c)->\(c.cout) \(c.h)x\(c.h)" + (c.transposed ? "->\(outH)x\(outH)" : " k\(c.k) s\(c.stride) p\(c.pad)")
+        // The anchors' size labels (conv_bench.py), so tools/compare.py can match the records.
+        let channels = c.groups == c.c && c.cout == c.c ? "C=\(c.c)" : "C=\(c.c)->\(c.cout)"
+        let size = "N=\(n) \(channels) \(c.h)x\(c.h)" + (c.transposed ? "->\(outH)x\(outH)" : " k\(c.k) s\(c.stride) p\(c.pad)")
             + (c.groups > 1 ? " group=\(c.groups)" : "")
         let direction = backward ? "backward" : "forward"
         if options.output.json {
