@@ -28,6 +28,17 @@ public func maxPool2d(_ x: Variable, geometry g: ConvGeometry, ceilMode: Bool = 
     let (oh, ow) = (ohv, owv)
     precondition(oh > 0 && ow > 0, "pool window larger than the padded input \(h)x\(w)")
     precondition(g.padH * 2 <= g.kernelH && g.padW * 2 <= g.kernelW, "pool padding must be at most half the kernel")
+    // Valid kernel taps per output row and column, computed once: the inner loops then need no bounds checks.
+    func tapRange(_ o: Int, _ stride: Int, _ pad: Int, _ dil: Int, _ k: Int, _ size: Int) -> Range<Int> {
+        let start = o * stride - pad
+        var lo = 0, hi = k
+        while lo < k && start + lo * dil < 0 { lo += 1 }
+        while hi > lo && start + (hi - 1) * dil >= size { hi -= 1 }
+        return lo..<hi
+    }
+    let rowTaps = (0..<oh).map { tapRange($0, g.strideH, g.padH, g.dilationH, g.kernelH, h) }
+    let colTaps = (0..<ow).map { tapRange($0, g.strideW, g.padW, g.dilationW, g.kernelW, w) }
+    let (sh, sw, ph, pw, dh, dw) = (g.strideH, g.strideW, g.padH, g.padW, g.dilationH, g.dilationW)
     var indices = [Int32](repeating: 0, count: n * c * oh * ow)
     let y = indices.withUnsafeMutableBufferPointer { pi in
         let idx = SendablePointer(pi.baseAddress!)
@@ -37,19 +48,22 @@ public func maxPool2d(_ x: Variable, geometry g: ConvGeometry, ceilMode: Bool = 
                 let src = s.base + plane * h * w
                 let ix = idx.base + plane * oh * ow
                 for p in 0..<oh {
+                    let rows = rowTaps[p]
+                    let rowStart = p * sh - ph
                     for q in 0..<ow {
+                        let cols = colTaps[q]
+                        let colStart = q * sw - pw
                         var best = -Float.infinity
                         var arg = -1
-                        for i in 0..<g.kernelH {
-                            let ih = p * g.strideH - g.padH + i * g.dilationH
-                            if ih < 0 || ih >= h { continue }
-                            for j in 0..<g.kernelW {
-                                let iw = q * g.strideW - g.padW + j * g.dilationW
-                                if iw < 0 || iw >= w { continue }
-                                let v = src[ih * w + iw]
+                        for i in rows {
+                            let line = (rowStart + i * dh) * w
+                            for j in cols {
+                                let o = line + colStart + j * dw
+                                let v = src[o]
+                                // First maximum in scan order wins ties; any value beats "nothing yet".
                                 if v > best || arg < 0 {
                                     best = v
-                                    arg = ih * w + iw
+                                    arg = o
                                 }
                             }
                         }
