@@ -4,7 +4,9 @@
 //
 // Layers, from the edge inwards (arrows point at dependencies):
 //   C edge        CPNG, CJPEG, CBLAS (system libraries via pkg-config) <- CKestrelCodecs (setjmp traps)
-//   Libraries     KestrelImage (codecs, pixels) · KestrelGeometry (boxes, IoU; depends on nothing)
+//   Libraries     KestrelImage (codecs, pixels) · KestrelGeometry (boxes, IoU, NMS; depends on nothing)
+//                 KestrelAnnotations (COCO/VOC/YOLO detection datasets) <- Geometry, Image (YOLO image sizes)
+//                 KestrelMetrics (COCO/VOC mAP) <- Annotations, Geometry · KestrelPlot (line charts) <- Image
 //   CLI           kestrel (one small command per file; it only orchestrates library calls)
 //   Tests         one target per module, plus _KestrelTestSupport (fixtures, hashing, seeded RNG)
 
@@ -16,6 +18,9 @@ let package = Package(
     products: [
         .library(name: "KestrelImage", targets: ["KestrelImage"]),
         .library(name: "KestrelGeometry", targets: ["KestrelGeometry"]),
+        .library(name: "KestrelAnnotations", targets: ["KestrelAnnotations"]),
+        .library(name: "KestrelMetrics", targets: ["KestrelMetrics"]),
+        .library(name: "KestrelPlot", targets: ["KestrelPlot"]),
         .executable(name: "kestrel", targets: ["kestrel"]),
     ],
     dependencies: [
@@ -38,12 +43,15 @@ let package = Package(
         // MARK: Libraries
         .target(name: "KestrelImage", dependencies: ["CKestrelCodecs"]),
         .target(name: "KestrelGeometry"),
+        .target(name: "KestrelAnnotations", dependencies: ["KestrelGeometry", "KestrelImage"]),
+        .target(name: "KestrelMetrics", dependencies: ["KestrelAnnotations", "KestrelGeometry"]),
+        .target(name: "KestrelPlot", dependencies: ["KestrelImage"]),
 
         // MARK: Command-line tool
         .executableTarget(
             name: "kestrel",
             dependencies: [
-                "KestrelImage",
+                "KestrelImage", "KestrelGeometry", "KestrelAnnotations", "KestrelMetrics", "KestrelPlot",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -51,6 +59,11 @@ let package = Package(
         .target(name: "_KestrelTestSupport", path: "Tests/_KestrelTestSupport"),
         .testTarget(name: "KestrelImageTests", dependencies: ["KestrelImage", "_KestrelTestSupport"]),
         .testTarget(name: "KestrelGeometryTests", dependencies: ["KestrelGeometry", "_KestrelTestSupport"]),
+        .testTarget(
+            name: "KestrelAnnotationsTests", dependencies: ["KestrelAnnotations", "_KestrelTestSupport"]),
+        .testTarget(
+            name: "KestrelMetricsTests", dependencies: ["KestrelMetrics", "KestrelAnnotations", "_KestrelTestSupport"]),
+        .testTarget(name: "KestrelPlotTests", dependencies: ["KestrelPlot", "KestrelImage", "_KestrelTestSupport"]),
         .testTarget(name: "KestrelCLITests", dependencies: ["kestrel", "_KestrelTestSupport"]),
     ]
 )
