@@ -62,7 +62,7 @@ let package = Package(
         .testTarget(
             name: "KestrelAnnotationsTests", dependencies: ["KestrelAnnotations", "_KestrelTestSupport"]),
         .testTarget(
-            name: "KestrelMetricsTests", dependencies: ["KestrelMetrics", "KestrelAnnotations", "_KestrelTestSupport"]),
+            name: "KestrelMetricsTests", dependencies: ["KestrelMetrics", "KestrelAnnotations", "KestrelGeometry", "_KestrelTestSupport"]),
         .testTarget(name: "KestrelPlotTests", dependencies: ["KestrelPlot", "KestrelImage", "_KestrelTestSupport"]),
         .testTarget(name: "KestrelCLITests", dependencies: ["kestrel", "_KestrelTestSupport"]),
     ]

@@ -29,7 +29,7 @@ public struct COCOEvalParameters: Sendable, Equatable {
     public var recallThresholds: [Double] = NumPy.linspace(0, 1, 101)
     /// M = 3 caps on detections per image and category, ascending: the summary uses [0], [1], [2].
     public var maxDetections: [Int] = [1, 10, 100]
-    /// A ranges; the summary looks them up by label ("all", "small", "medium", "large").
+    /// A ≤ 4 ranges; the summary looks them up by label ("all", "small", "medium", "large").
     public var areaRanges: [COCOAreaRange] = COCOAreaRange.standard
     /// pycocotools records a match by storing the GT's id, so a GT whose id is 0 is never counted as matched:
     /// the detection that matched it becomes a false positive (and the GT stays taken). `false` (the default)
@@ -41,6 +41,9 @@ public struct COCOEvalParameters: Sendable, Equatable {
     /// Detections on an image the ground truth lacks make pycocotools fail ("Results do not correspond to
     /// current coco set"); so does Kestrel unless this is true, in which case they are dropped with a warning.
     public var dropDetectionsOnUnknownImages = false
+    /// Threads to use: nil for every core (categories are evaluated in parallel), 1 for the calling thread only.
+    /// The numbers do not depend on it.
+    public var threads: Int? = nil
 
     public init() {}
 
@@ -58,7 +61,9 @@ public struct COCOEvalParameters: Sendable, Equatable {
         guard maxDetections.count == 3, maxDetections.allSatisfy({ $0 > 0 }) else {
             throw AnnotationError(.invalidValue, "maxDets must be three positive numbers")
         }
-        guard !areaRanges.isEmpty else { throw AnnotationError(.invalidValue, "no area ranges") }
+        guard !areaRanges.isEmpty, areaRanges.count <= 4 else {
+            throw AnnotationError(.invalidValue, "between 1 and 4 area ranges are supported")
+        }
     }
 }
 

@@ -1,6 +1,17 @@
 import KestrelAnnotations
 import KestrelGeometry
 
+/// Per area range (at most 4), a bit per IoU threshold.
+struct AreaMasks {
+    private var v = SIMD4<UInt32>()
+
+    @inline(__always)
+    subscript(a: Int) -> UInt32 {
+        get { v[a] }
+        set { v[a] = newValue }
+    }
+}
+
 /// What one category contributes: its slices of the precision `[T, R, ·, A, M]` and recall `[T, ·, A, M]` arrays.
 struct CategoryAccumulation: Sendable {
     /// `[T, R, A, M]`, row-major.
@@ -15,14 +26,16 @@ extension COCOEvaluator {
     struct Prepared: Sendable {
         let parameters: COCOEvalParameters
         let imageCount: Int
-        let gtStart: [Int32]
-        let gtBox: [BoxXYWH]
-        let gtArea: [Double]
-        let gtCrowd: [Bool]
-        let gtIDIsZero: [Bool]
-        let dtStart: [Int32]
-        let dtBox: [BoxXYWH]
-        let dtScore: [Double]
+        let gtStart: SharedColumn<Int32>
+        let gtBox: SharedColumn<BoxXYWH>
+        let gtArea: SharedColumn<Double>
+        let gtCrowd: SharedColumn<Bool>
+        let gtIDIsZero: SharedColumn<Bool>
+        let dtStart: SharedColumn<Int32>
+        let dtBox: SharedColumn<BoxXYWH>
+        /// w·h of each detection (pycocotools' detection `area`).
+        let dtArea: SharedColumn<Double>
+        let dtScore: SharedColumn<Double>
 
         init(index: Index, groundTruth: DetectionDataset, detections: [Detection], placed: [Int32],
              parameters: COCOEvalParameters) {
@@ -36,17 +49,18 @@ extension COCOEvaluator {
                     gtCell[n] = Int32(truncatingIfNeeded: k * nI + i)
                 }
             }
-            let gtOrder: [Int32]
-            (gtStart, gtOrder) = Self.bucket(gtCell, cells: cells)
+            let (gtStarts, gtOrder) = Self.bucket(gtCell, cells: cells)
             let anns = groundTruth.annotations
-            gtBox = gtOrder.map { anns[Int($0)].bbox }
-            gtArea = gtOrder.map { anns[Int($0)].area }
-            gtCrowd = gtOrder.map { anns[Int($0)].isCrowd }
-            gtIDIsZero = gtOrder.map { anns[Int($0)].id == 0 }
-            let dtOrder: [Int32]
-            (dtStart, dtOrder) = Self.bucket(placed, cells: cells)
-            dtBox = dtOrder.map { detections[Int($0)].bbox }
-            dtScore = dtOrder.map { detections[Int($0)].score }
+            gtStart = SharedColumn(gtStarts)
+            gtBox = SharedColumn(gtOrder.map { anns[Int($0)].bbox })
+            gtArea = SharedColumn(gtOrder.map { anns[Int($0)].area })
+            gtCrowd = SharedColumn(gtOrder.map { anns[Int($0)].isCrowd })
+            gtIDIsZero = SharedColumn(gtOrder.map { anns[Int($0)].id == 0 })
+            let (dtStarts, dtOrder) = Self.bucket(placed, cells: cells)
+            dtStart = SharedColumn(dtStarts)
+            dtBox = SharedColumn(dtOrder.map { detections[Int($0)].bbox })
+            dtArea = SharedColumn(dtOrder.map { detections[Int($0)].bbox.width * detections[Int($0)].bbox.height })
+            dtScore = SharedColumn(dtOrder.map { detections[Int($0)].score })
         }
 
         /// Counting sort of items by cell (−1: left out), stable: `(start[cell] ..< start[cell + 1])` indexes `order`.
@@ -76,19 +90,22 @@ extension COCOEvaluator {
             let A = p.areaRanges.count, M = p.maxDetections.count
             let maxDet = p.maxDetections.max()!
             let thresholds = p.iouThresholds.map { min($0, 1 - 1e-10) }
+            let lowest = thresholds.min()!
+            let lower = p.areaRanges.map(\.lower), upper = p.areaRanges.map(\.upper)
+            let allThresholds: UInt32 = T == 32 ? ~0 : (1 << UInt32(T)) - 1
             var precision = [Double](repeating: -1, count: T * R * A * M)
             var recall = [Double](repeating: -1, count: T * A * M)
 
-            // Every kept detection of the category in concatenation order (image order, then per-image rank).
-            var scores: [Double] = [], ranks: [Int32] = []
-            var tpMasks: [UInt32] = [], fpMasks: [UInt32] = []  // [entry, A]
+            // Every kept detection of the category in concatenation order (image order, then per-image rank):
+            // its score, rank, and per area range the thresholds at which it is a true / false positive.
+            var entries: [Entry] = []
             var nonIgnoredGT = [Int](repeating: 0, count: A)
             var anyCell = false
 
             // Scratch reused across images.
-            var dets: [Int] = [], ious: [Double] = []
-            var gtOrder: [Int] = [], gtIgnored: [Bool] = [], gtTaken: [Bool] = []
-            var tp: [UInt32] = [], fp: [UInt32] = []
+            var dets: [Int] = [], ious: [Double] = [], best: [Double] = []
+            var gtOrder: [Int] = [], gtIgnored: [Bool] = [], takenAt: [Int] = []
+            var stamp = 0
 
             for i in 0..<imageCount {
                 let cell = k * imageCount + i
@@ -97,119 +114,142 @@ extension COCOEvaluator {
                 if g0 == g1 && d0 == d1 { continue }
                 anyCell = true
                 let G = g1 - g0
-                // Detections by score, stable, capped at the largest maxDets.
+                // Detections by score, stable (ties keep file order), capped at the largest maxDets.
                 dets.removeAll(keepingCapacity: true)
-                dets.append(contentsOf: d0..<d1)
-                if dets.count > 1 {
-                    dets.sort { dtScore[$0] > dtScore[$1] || (dtScore[$0] == dtScore[$1] && $0 < $1) }
+                if d1 - d0 <= 32 {
+                    for d in d0..<d1 {
+                        // Insertion sort (cells hold few detections); equal scores stay in file order.
+                        let s = dtScore[d]
+                        var j = dets.count
+                        dets.append(d)
+                        while j > 0 && dtScore[dets[j - 1]] < s {
+                            dets[j] = dets[j - 1]
+                            j -= 1
+                        }
+                        dets[j] = d
+                    }
+                } else {
+                    dets.append(contentsOf: d0..<d1)
+                    let score = dtScore
+                    dets.sort { score[$0] > score[$1] || (score[$0] == score[$1] && $0 < $1) }
                 }
                 if dets.count > maxDet { dets.removeLast(dets.count - maxDet) }
                 let D = dets.count
-                // IoU [D, G] with the GT in file order (pycocotools' bbIou).
+                let base = entries.count
+                for (r, d) in dets.enumerated() { entries.append(Entry(score: dtScore[d], rank: Int32(r), position: Int32(base + r))) }
+                // Per area range: the GT not ignored (not crowd, area in range) count; without GT, every
+                // detection in range is a false positive at every threshold.
+                for a in 0..<A {
+                    var n = 0
+                    for g in g0..<g1 where !(gtCrowd[g] || gtArea[g] < lower[a] || gtArea[g] > upper[a]) { n += 1 }
+                    nonIgnoredGT[a] += n
+                }
+                if G == 0 {
+                    for r in 0..<D {
+                        let w = dtArea[dets[r]]
+                        for a in 0..<A where !(w < lower[a] || w > upper[a]) { entries[base + r].fp[a] = allThresholds }
+                    }
+                    continue
+                }
+                // IoU [D, G] with the GT in file order (pycocotools' bbIou), and each detection's best IoU.
                 ious.removeAll(keepingCapacity: true)
+                best.removeAll(keepingCapacity: true)
                 for d in dets {
                     let db = dtBox[d]
-                    for g in g0..<g1 { ious.append(Self.bbIoU(db, gtBox[g], crowd: gtCrowd[g])) }
+                    var m = 0.0
+                    for g in g0..<g1 {
+                        let v = Self.bbIoU(db, gtBox[g], crowd: gtCrowd[g])
+                        ious.append(v)
+                        m = Swift.max(m, v)
+                    }
+                    best.append(m)
                 }
-                tp.removeAll(keepingCapacity: true)
-                fp.removeAll(keepingCapacity: true)
-                tp.append(contentsOf: repeatElement(0, count: D * A))
-                fp.append(contentsOf: repeatElement(0, count: D * A))
+                if takenAt.count < G { takenAt.append(contentsOf: repeatElement(-1, count: G - takenAt.count)) }
                 for a in 0..<A {
-                    let lo = p.areaRanges[a].lower, hi = p.areaRanges[a].upper
-                    // GT ignored (crowd or outside the range) sorted last, stably.
+                    let lo = lower[a], hi = upper[a]
+                    // GT ignored (crowd or area outside the range) sorted last, stably.
                     gtOrder.removeAll(keepingCapacity: true)
                     gtIgnored.removeAll(keepingCapacity: true)
-                    for g in 0..<G {
-                        let area = gtArea[g0 + g]
-                        if !(gtCrowd[g0 + g] || area < lo || area > hi) { gtOrder.append(g) }
-                    }
-                    nonIgnoredGT[a] += gtOrder.count
-                    gtIgnored.append(contentsOf: repeatElement(false, count: gtOrder.count))
-                    for g in 0..<G {
-                        let area = gtArea[g0 + g]
-                        if gtCrowd[g0 + g] || area < lo || area > hi {
-                            gtOrder.append(g)
-                            gtIgnored.append(true)
+                    for pass in 0..<2 {
+                        for g in 0..<G {
+                            let ignored = gtCrowd[g0 + g] || gtArea[g0 + g] < lo || gtArea[g0 + g] > hi
+                            if ignored == (pass == 1) {
+                                gtOrder.append(g)
+                                gtIgnored.append(ignored)
+                            }
                         }
                     }
                     for t in 0..<T {
                         let bit = UInt32(1) << UInt32(t)
-                        gtTaken.removeAll(keepingCapacity: true)
-                        gtTaken.append(contentsOf: repeatElement(false, count: G))
-                        for (r, d) in dets.enumerated() {
-                            var best = thresholds[t]
+                        stamp += 1  // a GT is taken at this (image, range, threshold) when takenAt == stamp
+                        for r in 0..<D {
+                            let outside = dtArea[dets[r]] < lo || dtArea[dets[r]] > hi
                             var m = -1
-                            for j in 0..<G {
-                                let g = gtOrder[j]
-                                if gtTaken[j] && !gtCrowd[g0 + g] { continue }
-                                if m > -1 && !gtIgnored[m] && gtIgnored[j] { break }
-                                let v = ious[r * G + g]
-                                if v < best { continue }
-                                best = v
-                                m = j
+                            if best[r] >= lowest {
+                                var bestIoU = thresholds[t]
+                                for j in 0..<G {
+                                    let g = gtOrder[j]
+                                    if takenAt[j] == stamp && !gtCrowd[g0 + g] { continue }
+                                    if m > -1 && !gtIgnored[m] && gtIgnored[j] { break }
+                                    let v = ious[r * G + g]
+                                    if v < bestIoU { continue }
+                                    bestIoU = v
+                                    m = j
+                                }
                             }
-                            let w = dtBox[d].width * dtBox[d].height
-                            let outside = w < lo || w > hi
                             guard m > -1 else {
-                                if !outside { fp[r * A + a] |= bit }
+                                if !outside { entries[base + r].fp[a] |= bit }
                                 continue
                             }
-                            gtTaken[m] = true
+                            takenAt[m] = stamp
                             let counted = p.fixGroundTruthIDZero || !gtIDIsZero[g0 + gtOrder[m]]
                             if gtIgnored[m] || (!counted && outside) { continue }
-                            if counted { tp[r * A + a] |= bit } else { fp[r * A + a] |= bit }
+                            if counted { entries[base + r].tp[a] |= bit } else { entries[base + r].fp[a] |= bit }
                         }
                     }
                 }
-                for (r, d) in dets.enumerated() {
-                    scores.append(dtScore[d])
-                    ranks.append(Int32(r))
-                }
-                tpMasks.append(contentsOf: tp)
-                fpMasks.append(contentsOf: fp)
             }
             guard anyCell else { return CategoryAccumulation(precision: precision, recall: recall) }
 
-            // accumulate(): one stable sort by score serves every maxDets (a prefix cap keeps relative order).
-            let n = scores.count
-            var order = Array(0..<n)
-            order.sort { scores[$0] > scores[$1] || (scores[$0] == scores[$1] && $0 < $1) }
+            // accumulate(): one stable sort by score serves every maxDets (a per-image cap keeps relative order).
+            var keys = entries.map { SortKey(score: $0.score, position: $0.position) }
+            keys.sort { $0.score > $1.score || ($0.score == $1.score && $0.position < $1.position) }
+            let sorted = keys.map { entries[Int($0.position)] }
             let eps = NumPy.spacingOfOne
-            var tpCount = [Int](repeating: 0, count: T), fpCount = [Int](repeating: 0, count: T)
-            // For each threshold, the (tp, fp) counts at every true positive, in order.
-            var events = [[(Int32, Int32)]](repeating: [], count: T)
+            // Per (area, threshold): true and false positives so far, and the (tp, fp) counts at every true
+            // positive, in order. Recall is tp / npig whether or not there were detections (0 / npig = 0).
+            var tpCount = [Int](repeating: 0, count: A * T), fpCount = tpCount
+            var events = [[(Int32, Int32)]](repeating: [], count: A * T)
             var envelope: [Double] = []
             for m in 0..<M {
                 let cap = Int32(p.maxDetections[m])
+                for at in 0..<(A * T) {
+                    tpCount[at] = 0
+                    fpCount[at] = 0
+                    events[at].removeAll(keepingCapacity: true)
+                }
+                for e in sorted where e.rank < cap {
+                    for a in 0..<A {
+                        var tm = e.tp[a], fm = e.fp[a]
+                        while tm != 0 {
+                            let at = a * T + tm.trailingZeroBitCount
+                            tm &= tm - 1
+                            tpCount[at] += 1
+                            events[at].append((Int32(tpCount[at]), Int32(fpCount[at])))
+                        }
+                        while fm != 0 {
+                            fpCount[a * T + fm.trailingZeroBitCount] += 1
+                            fm &= fm - 1
+                        }
+                    }
+                }
                 for a in 0..<A where nonIgnoredGT[a] > 0 {
                     let npig = Double(nonIgnoredGT[a])
                     for t in 0..<T {
-                        tpCount[t] = 0
-                        fpCount[t] = 0
-                        events[t].removeAll(keepingCapacity: true)
-                    }
-                    var nd = 0
-                    for x in order where ranks[x] < cap {
-                        nd += 1
-                        var tm = tpMasks[x * A + a], fm = fpMasks[x * A + a]
-                        while tm != 0 {
-                            let t = tm.trailingZeroBitCount
-                            tm &= tm - 1
-                            tpCount[t] += 1
-                            events[t].append((Int32(tpCount[t]), Int32(fpCount[t])))
-                        }
-                        while fm != 0 {
-                            let t = fm.trailingZeroBitCount
-                            fm &= fm - 1
-                            fpCount[t] += 1
-                        }
-                    }
-                    for t in 0..<T {
-                        recall[(t * A + a) * M + m] = nd > 0 ? Double(tpCount[t]) / npig : 0
+                        recall[(t * A + a) * M + m] = Double(tpCount[a * T + t]) / npig
                         // Precision at each true positive, then its running maximum from the right (the
                         // interpolated precision); false positives never raise it, so only these points matter.
-                        let ev = events[t]
+                        let ev = events[a * T + t]
                         envelope.removeAll(keepingCapacity: true)
                         for (tpj, fpj) in ev {
                             let tpd = Double(tpj)
@@ -232,6 +272,29 @@ extension COCOEvaluator {
                 }
             }
             return CategoryAccumulation(precision: precision, recall: recall)
+        }
+
+        struct SortKey {
+            var score: Double
+            var position: Int32
+        }
+
+        /// One kept detection during accumulation.
+        struct Entry {
+            var score: Double
+            /// Position in its image's score order (for the maxDets caps).
+            var rank: Int32
+            /// Position in concatenation order (the tie-break of the stable sort).
+            var position: Int32
+            /// Per area range (up to 4), bit t set: true / false positive at IoU threshold t.
+            var tp = AreaMasks()
+            var fp = AreaMasks()
+
+            init(score: Double, rank: Int32, position: Int32) {
+                self.score = score
+                self.rank = rank
+                self.position = position
+            }
         }
 
         /// pycocotools' `bbIou` (maskApi.c) for one pair, operation for operation: for a crowd GT the union is the

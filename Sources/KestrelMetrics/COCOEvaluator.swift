@@ -32,7 +32,9 @@ public enum COCOEvaluator {
         let K = index.categoryIDs.count
         // Largest categories first, so the last task to start is a small one.
         let order = (0..<K).sorted { prepared.work(category: $0) > prepared.work(category: $1) }
-        let results = parallelMap(K) { j in prepared.evaluate(category: order[j]) }
+        let results = parameters.threads == 1
+            ? order.map { prepared.evaluate(category: $0) }
+            : parallelMap(K) { j in prepared.evaluate(category: order[j]) }
         var byCategory = [CategoryAccumulation?](repeating: nil, count: K)
         for (j, r) in results.enumerated() { byCategory[order[j]] = r }
         return assemble(byCategory.map { $0! }, index: index, groundTruth: groundTruth, parameters: parameters,

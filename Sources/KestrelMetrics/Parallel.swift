@@ -29,3 +29,25 @@ private final class Slots<T>: @unchecked Sendable {
         base.deallocate()
     }
 }
+
+/// An immutable array in manually managed memory, shared by the threads that evaluate categories: reading it
+/// costs no reference counting (a Swift array read from several threads at once can make them contend on its
+/// reference count). Written only in `init`; freed in `deinit`.
+final class SharedColumn<Element>: @unchecked Sendable {
+    let buffer: UnsafeMutableBufferPointer<Element>
+
+    init(_ values: [Element]) {
+        buffer = .allocate(capacity: values.count)
+        _ = buffer.initialize(from: values)
+    }
+
+    deinit {
+        buffer.deinitialize()
+        buffer.deallocate()
+    }
+
+    @inline(__always)
+    subscript(i: Int) -> Element { buffer[i] }
+
+    var count: Int { buffer.count }
+}
