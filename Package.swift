@@ -60,7 +60,7 @@ let package = Package(
         .testTarget(name: "KestrelImageTests", dependencies: ["KestrelImage", "_KestrelTestSupport"]),
         .testTarget(name: "KestrelGeometryTests", dependencies: ["KestrelGeometry", "_KestrelTestSupport"]),
         .testTarget(
-            name: "KestrelAnnotationsTests", dependencies: ["KestrelAnnotations", "_KestrelTestSupport"]),
+            name: "KestrelAnnotationsTests", dependencies: ["KestrelAnnotations", "KestrelGeometry", "_KestrelTestSupport"]),
         .testTarget(
             name: "KestrelMetricsTests", dependencies: ["KestrelMetrics", "KestrelAnnotations", "KestrelGeometry", "_KestrelTestSupport"]),
         .testTarget(name: "KestrelPlotTests", dependencies: ["KestrelPlot", "KestrelImage", "_KestrelTestSupport"]),
