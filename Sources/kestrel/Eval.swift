@@ -85,7 +85,9 @@ struct Eval: ParsableCommand {
             p.fixStats0MaxDetections = fixStats0
             p.dropDetectionsOnUnknownImages = dropUnknownImages
             let r = try orExit { () throws(AnnotationError) in
-                try COCOEvaluator.evaluate(groundTruth: groundTruth, detections: detections, parameters: p)
+                do throws(AnnotationError) { return try COCOEvaluator.evaluate(groundTruth: groundTruth, detections: detections, parameters: p) } catch {
+                    throw error.inFile(dets)  // what the evaluator refuses is the detections' fault
+                }
             }
             for w in r.warnings { Console.error("warning: \(w)") }
             if output.json {
@@ -115,7 +117,9 @@ struct Eval: ParsableCommand {
             p.plusOnePixel = !continuous
             p.dropDetectionsOnUnknownImages = dropUnknownImages
             let r = try orExit { () throws(AnnotationError) in
-                try VOCEvaluator.evaluate(groundTruth: groundTruth, detections: detections, parameters: p)
+                do throws(AnnotationError) { return try VOCEvaluator.evaluate(groundTruth: groundTruth, detections: detections, parameters: p) } catch {
+                    throw error.inFile(dets)
+                }
             }
             for w in r.warnings { Console.error("warning: \(w)") }
             if output.json {

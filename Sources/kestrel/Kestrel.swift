@@ -6,5 +6,5 @@ struct Kestrel: ParsableCommand {
         commandName: "kestrel",
         abstract: "Images from disk to trained models and measured results, in native Swift.",
         version: "0.1.0",
-        subcommands: [Info.self, Convert.self, Eval.self, Bench.self])
+        subcommands: [Info.self, Convert.self, Eval.self, ConvertAnnotations.self, Bench.self])
 }
