@@ -24,3 +24,16 @@ $BIN info --verify --json "$OUT"/*
 
 step "kestrel bench decode (1 thread, release build)"
 $BIN bench decode datasets/photos/* --label native --repeats 3 --min-time 0.1
+
+step "kestrel eval: COCO mAP (equal to pycocotools) on datasets/detection, PR curves into $OUT/plots"
+$BIN eval --gt datasets/detection/gt.json --dets datasets/detection/dets.json --plots "$OUT/plots"
+
+step "kestrel eval --metric voc07: Pascal VOC 11-point AP on the same files"
+$BIN eval --gt datasets/detection/gt.json --dets datasets/detection/dets.json --metric voc07
+
+step "kestrel convert-annotations: COCO -> Pascal VOC XML and YOLO labels, into $OUT/"
+$BIN convert-annotations datasets/detection/gt.json "$OUT/detection-voc" --from coco --to voc --force
+$BIN convert-annotations datasets/detection/gt.json "$OUT/detection-yolo" --from coco --to yolo --force
+
+step "kestrel bench nms (greedy NMS, 10,000 random boxes, 1 thread)"
+$BIN bench nms --boxes 10000 --repeats 3 --min-time 0.1
