@@ -78,8 +78,67 @@ public enum COCO {
         try readResults(readFile(path), file: path)
     }
 
-    /// Parses a results document held in memory; `file` is used in messages.
+    /// Parses a results document held in memory; `file` is used in messages. Files over 4 MB are parsed in two
+    /// halves on two threads when the split point found by a byte search turns out to be a boundary between two
+    /// detections (checked by parsing the first half from the start); otherwise in one pass. The result and
+    /// every error are the same either way.
     public static func readResults(_ bytes: [UInt8], file: String? = nil) throws(AnnotationError) -> [Detection] {
+        if bytes.count > 4 << 20, let split = JSONScanner.likelyElementBoundary(bytes, from: bytes.count / 2),
+           let halves = try readResultsInTwo(bytes, file: file, split: split) {
+            return halves
+        }
+        return try readResultsInOnePass(bytes, file: file)
+    }
+
+    /// The two-thread parse: the first half from the start up to `split` (which must land exactly on the comma
+    /// after an element), the second from the comma to the end. Nil when the first half does not land there.
+    private static func readResultsInTwo(_ bytes: [UInt8], file: String?, split: Int) throws(AnnotationError) -> [Detection]? {
+        let (a, b) = JSONScanner.scanInTwo(bytes, file: file, split: split, { s in
+            Result { () throws(AnnotationError) -> [Detection]? in
+                var out: [Detection] = []
+                out.reserveCapacity(split / 100)
+                try s.beginArray("a COCO results array ([{\"image_id\", \"category_id\", \"bbox\", \"score\"}, …])")
+                var i = 0
+                while try s.nextElement(first: i == 0) {
+                    do throws(AnnotationError) { out.append(try detection(&s)) } catch { throw error.within("$[\(i)]") }
+                    i += 1
+                    s.skipWhitespace()
+                    if s.position == split { return out }
+                    if s.position > split { return nil }
+                }
+                return nil
+            }
+        }, { s in
+            // From the comma: elements until ']', then only whitespace. Errors carry a local index, fixed below.
+            Result { () throws(AnnotationError) -> [Detection] in
+                var out: [Detection] = []
+                out.reserveCapacity((bytes.count - split) / 100)
+                var i = 0
+                while try s.nextElement(first: false) {
+                    do throws(AnnotationError) { out.append(try detection(&s)) } catch { throw error.within("[\(i)]") }
+                    i += 1
+                }
+                s.skipWhitespace()
+                if s.currentByte != nil {
+                    throw s.error(.syntax, "unexpected \(s.describeByte()) after the end of the JSON value")
+                }
+                return out
+            }
+        })
+        guard let first = try a.get() else { return nil }
+        switch b {
+        case .success(let second): return first + second
+        case .failure(var error):
+            // Renumber "[i]…" (local to the second half) as "$[first.count + i]…".
+            if let path = error.path, path.hasPrefix("["), let close = path.firstIndex(of: "]"),
+               let local = Int(path[path.index(after: path.startIndex)..<close]) {
+                error.path = "$[\(first.count + local)]" + path[path.index(after: close)...]
+            }
+            throw error
+        }
+    }
+
+    private static func readResultsInOnePass(_ bytes: [UInt8], file: String?) throws(AnnotationError) -> [Detection] {
         try JSONScanner.scan(bytes, file: file) { s throws(AnnotationError) -> [Detection] in
             var out: [Detection] = []
             out.reserveCapacity(bytes.count / 100)

@@ -10,6 +10,20 @@
 // up to 22 is converted with one exact multiplication or division (Clinger's fast path); anything else goes
 // through the standard library's correctly rounded `Double(String)`.
 
+import Dispatch
+
+/// The bytes of a document shared read-only by two scanners on two threads during ``JSONScanner/scanInTwo``.
+private struct SharedBytes: @unchecked Sendable {
+    let base: UnsafePointer<UInt8>
+    let count: Int
+}
+
+/// The two parts' results, each slot written by one thread, read after both finished.
+private final class TwoResults<A, B>: @unchecked Sendable {
+    var a: Result<A, AnnotationError>?
+    var b: Result<B, AnnotationError>?
+}
+
 struct JSONScanner {
     private let base: UnsafePointer<UInt8>
     let count: Int
@@ -18,12 +32,54 @@ struct JSONScanner {
     /// Deepest nesting accepted (deeper input is refused instead of overflowing the stack).
     static let maxDepth = 512
 
-    private init(base: UnsafePointer<UInt8>, count: Int, file: String?) {
+    private init(base: UnsafePointer<UInt8>, count: Int, file: String?, position: Int = 0) {
         self.base = base
         self.count = count
         self.file = file
-        self.position = 0
-        if count >= 3 && base[0] == 0xEF && base[1] == 0xBB && base[2] == 0xBF { position = 3 }
+        self.position = position
+        if position == 0 && count >= 3 && base[0] == 0xEF && base[1] == 0xBB && base[2] == 0xBF { self.position = 3 }
+    }
+
+    /// Runs `first` on a scanner from the start and `second` on a scanner from `split`, at the same time on two
+    /// threads, over the same bytes (read only). The caller decides whether the two parts fit together.
+    static func scanInTwo<A: Sendable, B: Sendable>(
+        _ bytes: [UInt8], file: String?, split: Int,
+        _ first: @Sendable (inout JSONScanner) -> Result<A, AnnotationError>,
+        _ second: @Sendable (inout JSONScanner) -> Result<B, AnnotationError>
+    ) -> (Result<A, AnnotationError>, Result<B, AnnotationError>) {
+        bytes.withUnsafeBufferPointer { buffer in
+            let shared = SharedBytes(base: buffer.baseAddress!, count: buffer.count)
+            let out = TwoResults<A, B>()
+            DispatchQueue.concurrentPerform(iterations: 2) { i in
+                if i == 0 {
+                    var s = JSONScanner(base: shared.base, count: shared.count, file: file)
+                    out.a = first(&s)
+                } else {
+                    var s = JSONScanner(base: shared.base, count: shared.count, file: file, position: split)
+                    out.b = second(&s)
+                }
+            }
+            return (out.a!, out.b!)
+        }
+    }
+
+    /// Searches forward from `from` for `}`, whitespace, `,`, whitespace, `{` and returns the comma's offset: in
+    /// an array of objects without strings that contain this pattern, a boundary between two elements.
+    static func likelyElementBoundary(_ bytes: [UInt8], from: Int) -> Int? {
+        var i = from
+        while i < bytes.count {
+            if bytes[i] == UInt8(ascii: "}") {
+                var j = i + 1
+                while j < bytes.count && (bytes[j] == 0x20 || bytes[j] == 0x0A || bytes[j] == 0x0D || bytes[j] == 0x09) { j += 1 }
+                if j < bytes.count && bytes[j] == UInt8(ascii: ",") {
+                    var k = j + 1
+                    while k < bytes.count && (bytes[k] == 0x20 || bytes[k] == 0x0A || bytes[k] == 0x0D || bytes[k] == 0x09) { k += 1 }
+                    if k < bytes.count && bytes[k] == UInt8(ascii: "{") { return j }
+                }
+            }
+            i += 1
+        }
+        return nil
     }
 
     /// Runs `body` with a scanner over `bytes`; then requires that only whitespace follows what it read.
@@ -46,6 +102,9 @@ struct JSONScanner {
         }
         return try result.get()
     }
+
+    /// The current byte (the caller has checked `position < count`).
+    var currentByte: UInt8? { position < count ? base[position] : nil }
 
     // MARK: - Errors
 

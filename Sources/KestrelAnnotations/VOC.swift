@@ -14,6 +14,8 @@ import KestrelGeometry
 public enum VOC {
     // MARK: Reading
 
+    /// Reads every `.xml` file of `folder/Annotations` (or of `folder`); warnings count the optional fields that
+    /// were absent. Errors name the file, line:column and the element path.
     public static func readDataset(folder: String) throws(AnnotationError) -> Loaded<DetectionDataset> {
         let annotations = Folders.isDirectory(Folders.join(folder, "Annotations")) ? Folders.join(folder, "Annotations") : folder
         guard Folders.isDirectory(annotations) else {

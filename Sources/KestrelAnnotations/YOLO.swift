@@ -17,6 +17,8 @@ import KestrelImage
 public enum YOLO {
     static let imageExtensions: Set<String> = ["jpg", "jpeg", "png"]
 
+    /// Reads `folder/images`, `folder/labels` and `folder/classes.txt` (see the type's description). Errors name
+    /// the label file, line and column.
     public static func readDataset(folder: String) throws(AnnotationError) -> Loaded<DetectionDataset> {
         let imagesFolder = Folders.join(folder, "images"), labelsFolder = Folders.join(folder, "labels")
         guard Folders.isDirectory(imagesFolder) else {

@@ -37,42 +37,63 @@ enum GreedySuppressor {
             values.append(area)
         }
 
-        /// True when some box in the list has IoU > t with `c`.
+        /// True when some box in the list has IoU > t with `c`, decided exactly as `iou(…) > t`: the division is
+        /// skipped when `intersection` and `t · union` differ by more than a relative 1e-12, far beyond rounding.
         @inline(__always)
         func suppresses(_ c: BoxXYXY, area cArea: Double, threshold t: Double) -> Bool {
-            values.withUnsafeBufferPointer { v in
+            let fast = t >= 0 && t.isFinite
+            return values.withUnsafeBufferPointer { v in
                 var k = 0
                 while k < v.count {
+                    defer { k += 5 }
+                    let w = min(v[k + 2], c.x2) - max(v[k], c.x1)
+                    let h = min(v[k + 3], c.y2) - max(v[k + 1], c.y1)
+                    guard w > 0 && h > 0 || !fast else { continue }  // IoU 0 never exceeds t ≥ 0
+                    if fast {
+                        let inter = w * h
+                        let tu = t * (v[k + 4] + cArea - inter)
+                        if inter > tu * (1 + 1e-12) { return true }
+                        if inter < tu * (1 - 1e-12) { continue }
+                    }
                     if iou(v[k], v[k + 1], v[k + 2], v[k + 3], v[k + 4], c, cArea) > t { return true }
-                    k += 5
                 }
                 return false
             }
         }
     }
 
+    /// Kept boxes up to which the obvious loop is cheaper than building the grid.
+    static let gridAfter = 48
+
     static func run(boxes: [BoxXYXY], order: [Int32], threshold t: Double, limit: Int) -> [Int] {
         guard !order.isEmpty, limit > 0 else { return [] }
-        guard t >= 0, order.count >= 64, let grid = Grid(boxes: boxes, order: order) else {
-            return brute(boxes: boxes, order: order, threshold: t, limit: limit)
+        // The obvious loop first: when few boxes survive (clustered detections) it is all that is needed.
+        let stopAt = t >= 0 && order.count >= 4 * gridAfter ? gridAfter : Int.max
+        let (kept, next) = brute(boxes: boxes, order: order, threshold: t, limit: limit, stopAfter: stopAt)
+        guard next < order.count, kept.count < limit, let grid = Grid(boxes: boxes, order: order) else {
+            return next < order.count && kept.count < limit
+                ? brute(boxes: boxes, order: order, threshold: t, limit: limit, stopAfter: Int.max).kept : kept
         }
-        return gridded(boxes: boxes, order: order, threshold: t, limit: limit, grid: grid)
+        return gridded(boxes: boxes, order: order, from: next, kept: kept, threshold: t, limit: limit, grid: grid)
     }
 
-    /// The obvious loop; also the fallback for negative or NaN thresholds.
-    static func brute(boxes: [BoxXYXY], order: [Int32], threshold t: Double, limit: Int) -> [Int] {
+    /// The obvious loop over `order`, stopping once `stopAfter` boxes are kept; returns them and where it stopped.
+    /// With `stopAfter == Int.max`, greedy NMS itself (and the fallback for negative or NaN thresholds).
+    static func brute(boxes: [BoxXYXY], order: [Int32], threshold t: Double, limit: Int, stopAfter: Int)
+        -> (kept: [Int], next: Int)
+    {
         var kept: [Int] = []
         var list = BoxList()
-        for i32 in order {
+        for (n, i32) in order.enumerated() {
             let i = Int(i32)
             let c = boxes[i]
             let area = c.area
             if list.suppresses(c, area: area, threshold: t) { continue }
             kept.append(i)
-            if kept.count == limit { break }
+            if kept.count == limit || kept.count == stopAfter { return (kept, n + 1) }
             list.append(c, area: area)
         }
-        return kept
+        return (kept, order.count)
     }
 
     /// A box the grid can place: finite, with positive width and height.
@@ -134,13 +155,36 @@ enum GreedySuppressor {
         }
     }
 
-    static func gridded(boxes: [BoxXYXY], order: [Int32], threshold t: Double, limit: Int, grid: Grid) -> [Int] {
+    /// Continues greedy NMS at `order[from...]` with the boxes `kept` so far, using the grid.
+    static func gridded(
+        boxes: [BoxXYXY], order: [Int32], from: Int, kept alreadyKept: [Int], threshold t: Double, limit: Int, grid: Grid
+    ) -> [Int] {
         var cells = [BoxList](repeating: BoxList(), count: grid.nx * grid.ny)
         var everywhere = BoxList()  // kept boxes too large for the grid, or non-finite: checked by every candidate
         var all = BoxList()  // every kept box, for candidates the grid cannot place
         var kept: [Int] = []
+        func register(_ c: BoxXYXY, _ area: Double) {
+            all.append(c, area: area)
+            if !c.isFinite {
+                everywhere.append(c, area: area)
+            } else if isRegular(c) {
+                let k0 = grid.column(c.x1), k1 = grid.column(c.x2)
+                let q0 = grid.row(c.y1), q1 = grid.row(c.y2)
+                if (k1 - k0 + 1) * (q1 - q0 + 1) > Grid.maxCellsPerBox {
+                    everywhere.append(c, area: area)
+                } else {
+                    for r in q0...q1 {
+                        for col in k0...k1 { cells[r * grid.nx + col].append(c, area: area) }
+                    }
+                }
+            }
+        }
+        for i in alreadyKept {
+            kept.append(i)
+            register(boxes[i], boxes[i].area)
+        }
         let s = max(0, min(t, 0.5) - 0.01)
-        for i32 in order {
+        for i32 in order[from...] {
             let i = Int(i32)
             let c = boxes[i]
             let area = c.area
@@ -168,25 +212,14 @@ enum GreedySuppressor {
                 if suppressed { continue }
                 kept.append(i)
                 if kept.count == limit { break }
-                all.append(c, area: area)
-                let k0 = grid.column(c.x1), k1 = grid.column(c.x2)
-                let q0 = grid.row(c.y1), q1 = grid.row(c.y2)
-                if (k1 - k0 + 1) * (q1 - q0 + 1) > Grid.maxCellsPerBox {
-                    everywhere.append(c, area: area)
-                } else {
-                    for r in q0...q1 {
-                        for col in k0...k1 { cells[r * grid.nx + col].append(c, area: area) }
-                    }
-                }
+                register(c, area)
             } else {
                 // Empty finite boxes have IoU 0 with everything, so they are kept and suppress nothing; a
                 // non-finite box is checked against every kept box and, if kept, checked by every candidate.
-                let finite = c.isFinite
-                if !finite && all.suppresses(c, area: area, threshold: t) { continue }
+                if !c.isFinite && all.suppresses(c, area: area, threshold: t) { continue }
                 kept.append(i)
                 if kept.count == limit { break }
-                all.append(c, area: area)
-                if !finite { everywhere.append(c, area: area) }
+                register(c, area)
             }
         }
         return kept

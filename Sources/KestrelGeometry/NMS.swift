@@ -138,19 +138,16 @@ public enum NMS {
 
     /// Indices of the boxes that take part, sorted by decreasing score, ties by increasing index.
     static func candidateOrder(scores: [Double], scoreThreshold: Double?) -> [Int32] {
-        var order: [Int32] = []
-        order.reserveCapacity(scores.count)
+        var kept: [Int32] = []
+        var keptScores: [Double] = []
+        kept.reserveCapacity(scores.count)
+        keptScores.reserveCapacity(scores.count)
         for (i, s) in scores.enumerated() where !s.isNaN {
             if let t = scoreThreshold, !(s > t) { continue }
-            order.append(Int32(truncatingIfNeeded: i))
+            kept.append(Int32(truncatingIfNeeded: i))
+            keptScores.append(s)
         }
-        scores.withUnsafeBufferPointer { s in
-            order.sort { a, b in
-                let sa = s[Int(a)], sb = s[Int(b)]
-                return sa > sb || (sa == sb && a < b)
-            }
-        }
-        return order
+        return ScoreOrder.descending(keptScores).map { kept[Int($0)] }
     }
 }
 

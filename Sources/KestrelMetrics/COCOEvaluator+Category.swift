@@ -212,9 +212,8 @@ extension COCOEvaluator {
             guard anyCell else { return CategoryAccumulation(precision: precision, recall: recall) }
 
             // accumulate(): one stable sort by score serves every maxDets (a per-image cap keeps relative order).
-            var keys = entries.map { SortKey(score: $0.score, position: $0.position) }
-            keys.sort { $0.score > $1.score || ($0.score == $1.score && $0.position < $1.position) }
-            let sorted = keys.map { entries[Int($0.position)] }
+            // (pycocotools: np.argsort(-scores, kind='mergesort'); an entry's position is its index here.)
+            let sorted = ScoreOrder.descending(entries.map(\.score)).map { entries[Int($0)] }
             let eps = NumPy.spacingOfOne
             // Per (area, threshold): true and false positives so far, and the (tp, fp) counts at every true
             // positive, in order. Recall is tp / npig whether or not there were detections (0 / npig = 0).
@@ -274,17 +273,12 @@ extension COCOEvaluator {
             return CategoryAccumulation(precision: precision, recall: recall)
         }
 
-        struct SortKey {
-            var score: Double
-            var position: Int32
-        }
-
         /// One kept detection during accumulation.
         struct Entry {
             var score: Double
             /// Position in its image's score order (for the maxDets caps).
             var rank: Int32
-            /// Position in concatenation order (the tie-break of the stable sort).
+            /// Position in concatenation order (the tie-break of the stable sort); equals the index in `entries`.
             var position: Int32
             /// Per area range (up to 4), bit t set: true / false positive at IoU threshold t.
             var tp = AreaMasks()

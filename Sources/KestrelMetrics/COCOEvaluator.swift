@@ -20,6 +20,12 @@ import KestrelGeometry
 ///
 /// Categories are evaluated in parallel on all cores; the result does not depend on the number of cores.
 public enum COCOEvaluator {
+    /// Evaluates `detections` (any order; boxes `[x, y, w, h]` in pixels) against `groundTruth`.
+    ///
+    /// Throws when the ground truth repeats ids, when a detection names an image the ground truth lacks (unless
+    /// `parameters.dropDetectionsOnUnknownImages`), or for impossible parameters. Detections of categories the
+    /// ground truth lacks are ignored and counted in a warning. The result holds `precision [T, R, K, A, M]`,
+    /// `recall [T, K, A, M]`, the 12 `stats` and per-category numbers; see ``COCOEvalResult``.
     public static func evaluate(
         groundTruth: DetectionDataset, detections: [Detection], parameters: COCOEvalParameters = COCOEvalParameters()
     ) throws(AnnotationError) -> COCOEvalResult {

@@ -58,6 +58,9 @@ public struct VOCEvalResult: Sendable {
 /// positive; taken: false positive; best overlap a `difficult` object: neither. Crowd (`iscrowd`) ground truth
 /// is treated like difficult. Precision is `tp / max(tp + fp, ε)`.
 public enum VOCEvaluator {
+    /// Evaluates `detections` against `groundTruth`, one AP per category (in id order) and their mean.
+    /// Detections on images the ground truth lacks are an error unless dropped by the parameters; detections of
+    /// unknown categories are ignored with a warning; categories without non-difficult ground truth get no AP.
     public static func evaluate(
         groundTruth: DetectionDataset, detections: [Detection], parameters: VOCEvalParameters = VOCEvalParameters()
     ) throws(AnnotationError) -> VOCEvalResult {

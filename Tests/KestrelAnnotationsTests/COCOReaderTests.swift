@@ -150,3 +150,47 @@ func ulps(_ a: Double, _ b: Double) -> UInt64 {
     let x = a.bitPattern, y = b.bitPattern
     return x > y ? x - y : y - x
 }
+
+/// Results files over 4 MB are parsed in two halves on two threads; the result and the errors must not show it.
+@Suite struct TwoHalvesTests {
+    func bigResults(count: Int, note: String? = nil, badAt: Int? = nil) -> String {
+        var parts: [String] = []
+        parts.reserveCapacity(count)
+        for i in 0..<count {
+            let extra = note.map { ", \"note\": \"\($0)\"" } ?? ""
+            let y = i == badAt ? "-Infinity" : String(Double(i % 997) / 8)
+            parts.append("{\"image_id\": \(i % 500 + 1), \"category_id\": \(i % 7 + 1), \"bbox\": [\(Double(i) / 3), \(y), 10.5, 20.25], \"score\": \(Double(i % 1000) / 1000)\(extra)}")
+        }
+        return "[" + parts.joined(separator: ",\n ") + "]\n"
+    }
+
+    @Test func halvesEqualJSONDecoder() throws {
+        let text = bigResults(count: 60_000)
+        #expect(text.utf8.count > 4 << 20)
+        let mine = try COCO.readResults(Array(text.utf8))
+        let theirs = try JSONDecoder().decode([COCOReaderTests.FoundationDetection].self, from: Data(text.utf8))
+        #expect(mine.count == 60_000)
+        #expect(zip(mine, theirs).allSatisfy { a, b in
+            a.imageID == b.image_id && a.categoryID == b.category_id && a.score == b.score
+                && [a.bbox.x, a.bbox.y, a.bbox.width, a.bbox.height] == b.bbox
+        })
+    }
+
+    @Test func aSplitInsideAStringFallsBackToOnePass() throws {
+        let text = bigResults(count: 50_000, note: "}, {")  // the byte search is fooled at every element
+        let mine = try COCO.readResults(Array(text.utf8))
+        #expect(mine.count == 50_000 && mine[49_999].imageID == 49_999 % 500 + 1)
+    }
+
+    @Test func errorsInTheSecondHalfKeepTheirGlobalIndexAndLine() {
+        let text = bigResults(count: 60_000, badAt: 45_123)
+        do {
+            _ = try COCO.readResults(Array(text.utf8), file: "big.json")
+            Issue.record("accepted -Infinity")
+        } catch {
+            #expect(error.description.hasPrefix("big.json:45124:"))
+            #expect(error.path == "$[45123].bbox[1]")
+            #expect(error.message == "y is -Infinity, must be finite")
+        }
+    }
+}

@@ -186,3 +186,24 @@ func expTaylor(_ x: Double) -> Double {
     }
     return sum
 }
+
+@Suite struct ScoreOrderTests {
+    @Test(arguments: [1, 2, 3, 4, 5] as [UInt64])
+    func equalsAStableSortByDecreasingScore(seed: UInt64) {
+        var rng = SeededRandom(seed: seed)
+        for n in [0, 1, 5, 63, 64, 65, 1000, 20_000] {
+            let scores: [Double] = (0..<n).map { _ in
+                switch Int.random(in: 0..<6, using: &rng) {
+                case 0: return Double(Int.random(in: -3...3, using: &rng)) / 2  // many exact ties
+                case 1: return Int.random(in: 0..<2, using: &rng) == 0 ? 0.0 : -0.0
+                case 2: return Double.random(in: -1e300...1e300, using: &rng)
+                case 3: return Double(bitPattern: UInt64.random(in: 1..<1000, using: &rng))  // subnormals
+                case 4: return Int.random(in: 0..<2, using: &rng) == 0 ? .infinity : -.infinity
+                default: return Double.random(in: 0...1, using: &rng)
+                }
+            }
+            let expected = scores.indices.sorted { scores[$0] > scores[$1] || (scores[$0] == scores[$1] && $0 < $1) }
+            #expect(ScoreOrder.descending(scores).map(Int.init) == expected, "n = \(n)")
+        }
+    }
+}
