@@ -58,9 +58,22 @@ extension COCOEvaluator {
             gtIDIsZero = SharedColumn(gtOrder.map { anns[Int($0)].id == 0 })
             let (dtStarts, dtOrder) = Self.bucket(placed, cells: cells)
             dtStart = SharedColumn(dtStarts)
-            dtBox = SharedColumn(dtOrder.map { detections[Int($0)].bbox })
-            dtArea = SharedColumn(dtOrder.map { detections[Int($0)].bbox.width * detections[Int($0)].bbox.height })
-            dtScore = SharedColumn(dtOrder.map { detections[Int($0)].score })
+            // One pass over the detections fills their three columns.
+            var boxes: [BoxXYWH] = [], areas: [Double] = [], scores: [Double] = []
+            boxes.reserveCapacity(dtOrder.count)
+            areas.reserveCapacity(dtOrder.count)
+            scores.reserveCapacity(dtOrder.count)
+            detections.withUnsafeBufferPointer { all in
+                for n in dtOrder {
+                    let d = all[Int(n)]
+                    boxes.append(d.bbox)
+                    areas.append(d.bbox.width * d.bbox.height)
+                    scores.append(d.score)
+                }
+            }
+            dtBox = SharedColumn(boxes)
+            dtArea = SharedColumn(areas)
+            dtScore = SharedColumn(scores)
         }
 
         /// Counting sort of items by cell (−1: left out), stable: `(start[cell] ..< start[cell + 1])` indexes `order`.

@@ -56,6 +56,9 @@ struct BenchEval: ParsableCommand {
             _ = try orExit { () throws(AnnotationError) in try COCOEvaluator.evaluate(groundTruth: t, detections: d, parameters: params) }
         }))
         figures.append(("parse GT + results JSON (files to memory)", try once { _ = try loadPair(parallel: parallel) }))
+        figures.append(("parse results JSON only (file to memory)", try once {
+            _ = try orExit { () throws(AnnotationError) in try COCO.readResults(contentsOfFile: dets) }
+        }))
         figures.append(("evaluate+accumulate+summarize only (loaded)", try once {
             _ = try orExit { () throws(AnnotationError) in
                 try COCOEvaluator.evaluate(groundTruth: truth, detections: detections, parameters: params)
