@@ -38,7 +38,7 @@ public struct NMSOptions: Sendable, Equatable {
 public enum SoftNMSMethod: Sendable, Equatable {
     /// `s ← s · (1 − IoU)` when `IoU > threshold`, unchanged otherwise.
     case linear(iouThreshold: Double)
-    /// `s ← s · exp(−IoU² / sigma)` for every remaining box.
+    /// `s ← s · exp(−IoU² / sigma)` for every remaining box that overlaps (`sigma` > 0; the paper uses 0.5).
     case gaussian(sigma: Double)
 }
 
@@ -128,7 +128,7 @@ public enum NMS {
                 let iou = box.iou(boxes[j])
                 switch options.method {
                 case .linear(let t): if iou > t { current[j] *= 1 - iou }
-                case .gaussian(let sigma): current[j] *= (-(iou * iou) / sigma).exponential
+                case .gaussian(let sigma): if iou != 0 { current[j] *= (-(iou * iou) / sigma).exponential }
                 }
                 return !(current[j] >= options.scoreThreshold)
             }

@@ -57,8 +57,10 @@ public struct LineChart: Sendable {
         let plotW = max(10, width - left - right), plotH = max(10, height - top - bottom)
         let (xr, xTicks) = Self.axis(xRange, series.flatMap { $0.points.map(\.x) })
         let (yr, yTicks) = Self.axis(yRange, series.flatMap { $0.points.map(\.y) })
-        func px(_ x: Double) -> Int { left + Int(((x - xr.lowerBound) / (xr.upperBound - xr.lowerBound) * Double(plotW - 1)).rounded()) }
-        func py(_ y: Double) -> Int { top + plotH - 1 - Int(((y - yr.lowerBound) / (yr.upperBound - yr.lowerBound) * Double(plotH - 1)).rounded()) }
+        /// Data to pixels, clamped to ±100,000 px so far-away points keep their direction and never overflow Int.
+        func pixel(_ v: Double) -> Int { Int(max(-100_000, min(100_000, v.rounded()))) }
+        func px(_ x: Double) -> Int { left + pixel((x - xr.lowerBound) / (xr.upperBound - xr.lowerBound) * Double(plotW - 1)) }
+        func py(_ y: Double) -> Int { top + plotH - 1 - pixel((y - yr.lowerBound) / (yr.upperBound - yr.lowerBound) * Double(plotH - 1)) }
 
         // Grid, ticks and tick labels.
         let xDigits = Self.decimals(xTicks), yDigits = Self.decimals(yTicks)
@@ -88,8 +90,7 @@ public struct LineChart: Sendable {
                     previous = nil
                     continue
                 }
-                // Keep pixel coordinates bounded so far-away points still draw the right direction.
-                let q = (x: max(-100_000, min(100_000, px(p.x))), y: max(-100_000, min(100_000, py(p.y))))
+                let q = (x: px(p.x), y: py(p.y))
                 if let a = previous { canvas.drawLine(from: a, to: q, color, thickness: s.thickness) } else {
                     canvas.drawLine(from: q, to: q, color, thickness: s.thickness)
                 }

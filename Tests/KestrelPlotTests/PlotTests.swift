@@ -76,3 +76,13 @@ import _KestrelTestSupport
         _ = flat.render()
     }
 }
+
+@Suite struct PlotEdgeTests {
+    @Test func hugeValuesAreClampedNotCrashing() {
+        var chart = LineChart()
+        chart.yRange = 0...1
+        chart.add(LineChart.Series(name: "wild", points: [(0, 0.5), (1, 1e300), (2, -1e300), (3, 0.5)]))
+        let canvas = chart.render()
+        #expect(canvas.height == 480)
+    }
+}
