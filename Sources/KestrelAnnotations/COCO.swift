@@ -73,17 +73,19 @@ public enum COCO {
         })
     }
 
-    /// Reads a results file: a JSON array of detections.
-    public static func readResults(contentsOfFile path: String) throws(AnnotationError) -> [Detection] {
-        try readResults(readFile(path), file: path)
+    /// Reads a results file: a JSON array of detections. `twoThreads: false` keeps the parse on the calling thread.
+    public static func readResults(contentsOfFile path: String, twoThreads: Bool = true) throws(AnnotationError) -> [Detection] {
+        try readResults(readFile(path), file: path, twoThreads: twoThreads)
     }
 
     /// Parses a results document held in memory; `file` is used in messages. Files over 4 MB are parsed in two
     /// halves on two threads when the split point found by a byte search turns out to be a boundary between two
     /// detections (checked by parsing the first half from the start); otherwise in one pass. The result and
     /// every error are the same either way.
-    public static func readResults(_ bytes: [UInt8], file: String? = nil) throws(AnnotationError) -> [Detection] {
-        if bytes.count > 4 << 20, let split = JSONScanner.likelyElementBoundary(bytes, from: bytes.count / 2),
+    public static func readResults(_ bytes: [UInt8], file: String? = nil, twoThreads: Bool = true) throws(AnnotationError)
+        -> [Detection]
+    {
+        if twoThreads, bytes.count > 4 << 20, let split = JSONScanner.likelyElementBoundary(bytes, from: bytes.count / 2),
            let halves = try readResultsInTwo(bytes, file: file, split: split) {
             return halves
         }

@@ -57,7 +57,7 @@ struct BenchEval: ParsableCommand {
         }))
         figures.append(("parse GT + results JSON (files to memory)", try once { _ = try loadPair(parallel: parallel) }))
         figures.append(("parse results JSON only (file to memory)", try once {
-            _ = try orExit { () throws(AnnotationError) in try COCO.readResults(contentsOfFile: dets) }
+            _ = try orExit { () throws(AnnotationError) in try COCO.readResults(contentsOfFile: dets, twoThreads: parallel) }
         }))
         figures.append(("evaluate+accumulate+summarize only (loaded)", try once {
             _ = try orExit { () throws(AnnotationError) in
@@ -79,7 +79,7 @@ struct BenchEval: ParsableCommand {
     func loadPair(parallel: Bool) throws -> (DetectionDataset, [Detection]) {
         if parallel { return try loadBoth(gt: gt, dets: dets, format: .coco) }
         let t = try orExit { () throws(AnnotationError) in try COCO.readDataset(contentsOfFile: gt) }
-        let d = try orExit { () throws(AnnotationError) in try COCO.readResults(contentsOfFile: dets) }
+        let d = try orExit { () throws(AnnotationError) in try COCO.readResults(contentsOfFile: dets, twoThreads: false) }
         return (t.value, d)
     }
 }
