@@ -5,7 +5,9 @@
 // Layers, from the edge inwards (arrows point at dependencies):
 //   C edge        CPNG, CJPEG, CBLAS (system libraries via pkg-config) <- CKestrelCodecs (setjmp traps)
 //                 CKestrelKernels (SGEMM and depthwise micro-kernels, AVX-512 / AVX2 chosen at run time)
-//   Libraries     KestrelImage (codecs, pixels) · KestrelGeometry (boxes, IoU; depends on nothing)
+//   Libraries     KestrelImage (codecs, pixels) · KestrelGeometry (boxes, IoU, NMS; depends on nothing)
+//                 KestrelAnnotations (COCO/VOC/YOLO detection datasets) <- Geometry, Image (YOLO image sizes)
+//                 KestrelMetrics (COCO/VOC mAP) <- Annotations, Geometry · KestrelPlot (line charts) <- Image
 //                 KestrelTensor (Float32 NCHW tensors, GEMM, im2col; CBLAS, CKestrelKernels)
 //                 <- KestrelNN (autodiff, layers)
 //                 <- KestrelModels (the classifier zoo)
@@ -20,6 +22,9 @@ let package = Package(
     products: [
         .library(name: "KestrelImage", targets: ["KestrelImage"]),
         .library(name: "KestrelGeometry", targets: ["KestrelGeometry"]),
+        .library(name: "KestrelAnnotations", targets: ["KestrelAnnotations"]),
+        .library(name: "KestrelMetrics", targets: ["KestrelMetrics"]),
+        .library(name: "KestrelPlot", targets: ["KestrelPlot"]),
         .library(name: "KestrelTensor", targets: ["KestrelTensor"]),
         .library(name: "KestrelNN", targets: ["KestrelNN"]),
         .library(name: "KestrelModels", targets: ["KestrelModels"]),
@@ -54,6 +59,9 @@ let package = Package(
         .target(name: "KestrelFiles"),
         .target(name: "KestrelImage", dependencies: ["CKestrelCodecs", "KestrelFiles"]),
         .target(name: "KestrelGeometry"),
+        .target(name: "KestrelAnnotations", dependencies: ["KestrelGeometry", "KestrelImage"]),
+        .target(name: "KestrelMetrics", dependencies: ["KestrelAnnotations", "KestrelGeometry"]),
+        .target(name: "KestrelPlot", dependencies: ["KestrelImage"]),
         .target(name: "KestrelTensor", dependencies: ["CBLAS", "CKestrelKernels"]),
         .target(name: "KestrelNN", dependencies: ["KestrelTensor", "KestrelFiles"]),
         .target(name: "KestrelModels", dependencies: ["KestrelNN"]),
@@ -66,7 +74,8 @@ let package = Package(
         .executableTarget(
             name: "kestrel",
             dependencies: [
-                "KestrelImage", "KestrelTensor", "KestrelModels", "KestrelData", "KestrelTraining",
+                "KestrelImage", "KestrelGeometry", "KestrelAnnotations", "KestrelMetrics", "KestrelPlot",
+                "KestrelTensor", "KestrelModels", "KestrelData", "KestrelTraining",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -74,6 +83,11 @@ let package = Package(
         .target(name: "_KestrelTestSupport", dependencies: ["KestrelNN"], path: "Tests/_KestrelTestSupport"),
         .testTarget(name: "KestrelImageTests", dependencies: ["KestrelImage", "_KestrelTestSupport"]),
         .testTarget(name: "KestrelGeometryTests", dependencies: ["KestrelGeometry", "_KestrelTestSupport"]),
+        .testTarget(
+            name: "KestrelAnnotationsTests", dependencies: ["KestrelAnnotations", "KestrelGeometry", "_KestrelTestSupport"]),
+        .testTarget(
+            name: "KestrelMetricsTests", dependencies: ["KestrelMetrics", "KestrelAnnotations", "KestrelGeometry", "_KestrelTestSupport"]),
+        .testTarget(name: "KestrelPlotTests", dependencies: ["KestrelPlot", "KestrelImage", "_KestrelTestSupport"]),
         .testTarget(name: "KestrelTensorTests", dependencies: ["KestrelTensor", "_KestrelTestSupport"]),
         .testTarget(name: "KestrelNNTests", dependencies: ["KestrelNN", "_KestrelTestSupport"]),
         .testTarget(name: "KestrelModelsTests", dependencies: ["KestrelModels", "_KestrelTestSupport"]),

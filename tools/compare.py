@@ -27,8 +27,14 @@ def norm_work(w):
     return re.sub(r"^(decode JPEG) q\d+$", r"\1", w)
 
 
+def norm_size(r):
+    # Image sizes carry a description in parentheses ("native (4 photos, ...)"); NMS and mAP sizes are
+    # compared whole (the parentheses name the box layout or the crowd count).
+    return r["size"] if r["suite"] in ("nms", "map_eval") else r["size"].split(" (")[0]
+
+
 def key(r):
-    return (r["suite"], norm_work(r["work"]), r["size"].split(" (")[0], r["threads"], r["unit"])
+    return (r["suite"], norm_work(r["work"]), norm_size(r), r["threads"], r["unit"])
 
 
 def main():
@@ -48,7 +54,7 @@ def main():
             higher = k.get("higher_is_better", True)
             ratio = k["median"] / o["median"] if higher else o["median"] / k["median"]
             tool = o["tool"] if o["work"] == k["work"] or norm_work(o["work"]) == o["work"] else f"{o['tool']} ({o['work']})"
-            print(f"| {k['suite']} | {k['work']} | {k['size'].split(' (')[0]} | {k['threads']} | "
+            print(f"| {k['suite']} | {k['work']} | {norm_size(k)} | {k['threads']} | "
                   f"{k['median']:.4g} {k['unit']} | {tool} | {o['median']:.4g} | {ratio:.2f}× |")
 
 

@@ -35,3 +35,15 @@ $BIN classify --model "$OUT/digits-run" datasets/digits/3/0003.png datasets/digi
 
 step "kestrel test: the whole digits set (training images included, so this is not a held-out score)"
 $BIN test --model "$OUT/digits-run" --data datasets/digits | head -3
+step "kestrel eval: COCO mAP (equal to pycocotools) on datasets/detection, PR curves into $OUT/plots"
+$BIN eval --gt datasets/detection/gt.json --dets datasets/detection/dets.json --plots "$OUT/plots"
+
+step "kestrel eval --metric voc07: Pascal VOC 11-point AP on the same files"
+$BIN eval --gt datasets/detection/gt.json --dets datasets/detection/dets.json --metric voc07
+
+step "kestrel convert-annotations: COCO -> Pascal VOC XML and YOLO labels, into $OUT/"
+$BIN convert-annotations datasets/detection/gt.json "$OUT/detection-voc" --from coco --to voc --force
+$BIN convert-annotations datasets/detection/gt.json "$OUT/detection-yolo" --from coco --to yolo --force
+
+step "kestrel bench nms (greedy NMS, 10,000 random boxes, 1 thread)"
+$BIN bench nms --boxes 10000 --repeats 3 --min-time 0.1
