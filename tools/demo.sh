@@ -11,16 +11,17 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 step "kestrel info datasets/photos/*"
 $BIN info datasets/photos/*
 
-step "kestrel convert: every sample photo to the other format, into $OUT/"
+step "kestrel convert: every sample photo to the other format, into $OUT/converted/"
+mkdir -p "$OUT/converted"
 for f in datasets/photos/*; do
   name=$(basename "${f%.*}")
   case "$f" in
-    *.png) out="$OUT/$name.jpg"; $BIN convert "$f" "$out" --quality 90 --force ;;
-    *) out="$OUT/$name.png"; $BIN convert "$f" "$out" --force ;;
+    *.png) out="$OUT/converted/$name.jpg"; $BIN convert "$f" "$out" --quality 90 --force ;;
+    *) out="$OUT/converted/$name.png"; $BIN convert "$f" "$out" --force ;;
   esac
   echo "  $f -> $out"
 done
-$BIN info --verify --json "$OUT"/*
+$BIN info --verify --json "$OUT"/converted/*
 
 step "kestrel bench decode (1 thread, release build)"
 $BIN bench decode datasets/photos/* --label native --repeats 3 --min-time 0.1
