@@ -7,7 +7,7 @@
 //                 CKestrelKernels (SGEMM and depthwise micro-kernels, AVX-512 / AVX2 chosen at run time)
 //   Libraries     KestrelImage (codecs, pixels) · KestrelGeometry (boxes, IoU, NMS; depends on nothing)
 //                 KestrelAnnotations (COCO/VOC/YOLO detection datasets) <- Geometry, Image (YOLO image sizes)
-//                 KestrelMetrics (COCO/VOC mAP) <- Annotations, Geometry · KestrelPlot (line charts) <- Image
+//                 KestrelMetrics (COCO/VOC mAP, confusion matrices, segmentation IU) <- Annotations, Geometry · KestrelPlot (line charts) <- Image
 //                 KestrelTensor (Float32 NCHW tensors, GEMM, im2col; CBLAS, CKestrelKernels)
 //                 <- KestrelNN (autodiff, layers)
 //                 <- KestrelModels (the classifier zoo)
@@ -66,7 +66,7 @@ let package = Package(
         .target(name: "KestrelNN", dependencies: ["KestrelTensor", "KestrelFiles"]),
         .target(name: "KestrelModels", dependencies: ["KestrelNN"]),
         .target(name: "KestrelData", dependencies: ["KestrelImage", "KestrelTensor", "KestrelFiles", "KestrelGeometry"]),
-        .target(name: "KestrelTraining", dependencies: ["KestrelModels", "KestrelData", "KestrelFiles"]),
+        .target(name: "KestrelTraining", dependencies: ["KestrelModels", "KestrelData", "KestrelFiles", "KestrelMetrics"]),
         .target(name: "KestrelDetection", dependencies: ["KestrelModels", "KestrelGeometry"]),
         .target(name: "KestrelSegmentation", dependencies: ["KestrelModels"]),
 
@@ -92,9 +92,9 @@ let package = Package(
         .testTarget(name: "KestrelNNTests", dependencies: ["KestrelNN", "_KestrelTestSupport"]),
         .testTarget(name: "KestrelModelsTests", dependencies: ["KestrelModels", "_KestrelTestSupport"]),
         .testTarget(name: "KestrelDataTests", dependencies: ["KestrelData", "KestrelImage", "KestrelFiles", "_KestrelTestSupport"]),
-        .testTarget(name: "KestrelTrainingTests", dependencies: ["KestrelTraining", "_KestrelTestSupport"]),
+        .testTarget(name: "KestrelTrainingTests", dependencies: ["KestrelTraining", "KestrelMetrics", "_KestrelTestSupport"]),
         .testTarget(name: "KestrelDetectionTests", dependencies: ["KestrelDetection", "_KestrelTestSupport"]),
-        .testTarget(name: "KestrelSegmentationTests", dependencies: ["KestrelSegmentation", "_KestrelTestSupport"]),
+        .testTarget(name: "KestrelSegmentationTests", dependencies: ["KestrelSegmentation", "KestrelMetrics", "_KestrelTestSupport"]),
         .testTarget(name: "KestrelCLITests", dependencies: ["kestrel", "_KestrelTestSupport"]),
     ]
 )

@@ -1,5 +1,6 @@
 import Foundation
 import KestrelData
+import KestrelMetrics
 import KestrelFiles
 import KestrelNN
 

@@ -1,4 +1,5 @@
 import Foundation
+import KestrelMetrics
 import KestrelSegmentation
 import Testing
 import _KestrelTestSupport

@@ -1,4 +1,5 @@
 import Foundation
+import KestrelMetrics
 import KestrelData
 import KestrelTraining
 import Testing
