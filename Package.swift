@@ -66,7 +66,7 @@ let package = Package(
         .target(name: "KestrelNN", dependencies: ["KestrelTensor", "KestrelFiles"]),
         .target(name: "KestrelModels", dependencies: ["KestrelNN"]),
         .target(name: "KestrelData", dependencies: ["KestrelImage", "KestrelTensor", "KestrelFiles", "KestrelGeometry"]),
-        .target(name: "KestrelTraining", dependencies: ["KestrelModels", "KestrelData", "KestrelFiles", "KestrelMetrics"]),
+        .target(name: "KestrelTraining", dependencies: ["KestrelModels", "KestrelData", "KestrelFiles", "KestrelMetrics", "KestrelPlot"]),
         .target(name: "KestrelDetection", dependencies: ["KestrelModels", "KestrelGeometry"]),
         .target(name: "KestrelSegmentation", dependencies: ["KestrelModels"]),
 

@@ -1,4 +1,4 @@
-/// An RGB colour with 8-bit channels.
+/// An sRGB colour with 8-bit channels (palettes, drawing).
 public struct Color: Sendable, Hashable, Codable {
     public var r: UInt8, g: UInt8, b: UInt8
     public init(_ r: UInt8, _ g: UInt8, _ b: UInt8) {

@@ -1,17 +1,7 @@
-import KestrelImage
+@_exported import KestrelImage
 
-/// An sRGB colour, 8 bits per channel.
-public struct Color: Sendable, Hashable {
-    public var r: UInt8
-    public var g: UInt8
-    public var b: UInt8
-
-    public init(_ r: UInt8, _ g: UInt8, _ b: UInt8) {
-        self.r = r
-        self.g = g
-        self.b = b
-    }
-
+/// Named colours for drawing (the colour type itself is KestrelImage's ``Color``, sRGB, 8 bits per channel).
+extension Color {
     public static let white = Color(255, 255, 255)
     public static let black = Color(0, 0, 0)
     public static let gray = Color(128, 128, 128)

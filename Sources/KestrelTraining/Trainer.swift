@@ -157,7 +157,7 @@ public enum TrainingEvent: Sendable {
 }
 
 /// Runs a ``TrainingTask`` and keeps the run folder up to date: `config.json` (written by the caller),
-/// `metrics.jsonl`, `last.safetensors` and `best.safetensors` (torchvision-style state dicts), the task's
+/// `metrics.jsonl`, `curves.png` (loss and metrics against epochs), `last.safetensors` and `best.safetensors` (torchvision-style state dicts), the task's
 /// artefacts, and `resume.safetensors` — weights, optimizer state and run state in one file, so a crash never
 /// leaves them out of step. Data order, augmentation and dropout masks derive from (seed, epoch, batch), so a
 /// resumed run equals an uninterrupted one bit for bit.
@@ -272,6 +272,7 @@ public final class Trainer<Task: TrainingTask> {
             }
             try saveResume()
             try writeMetrics()
+            try TrainingCurves.write(state.history, to: runDirectory + "/curves.png")
             try saveWeights(to: runDirectory + "/last.safetensors", epoch: epoch + 1)
             if improved {
                 try saveWeights(to: runDirectory + "/best.safetensors", epoch: epoch + 1)

@@ -49,7 +49,7 @@ import _KestrelTestSupport
             #expect(x.tensor.isIdentical(to: y.tensor), "\(x.name)")
         }
         #expect(a.state.history.map { $0["val_accuracy"] } == c.state.history.map { $0["val_accuracy"] })
-        for name in ["config.json", "metrics.jsonl", "last.safetensors", "best.safetensors", "confusion.json", "resume.safetensors"] {
+        for name in ["config.json", "metrics.jsonl", "curves.png", "last.safetensors", "best.safetensors", "confusion.json", "resume.safetensors"] {
             #expect(FileManager.default.fileExists(atPath: root.path + "/b/" + name), "\(name)")
         }
     }
