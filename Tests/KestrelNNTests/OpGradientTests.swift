@@ -163,7 +163,7 @@ import _KestrelTestSupport
     @Test(arguments: seeds)
     func maxUnpoolInvertsThePositions(seed: UInt64) {
         let x = Tensor.random([1, 2, 6, 4], seed: seed)
-        let pooled = maxPool2d(Variable(x), geometry: ConvGeometry(kernel: 2, stride: 2))
+        let pooled = maxPool2d(Variable(x), geometry: ConvGeometry(kernel: 2, stride: 2), indices: true)
         let up = maxUnpool2d(pooled.output, indices: pooled.indices, outputSize: (6, 4)).value
         // Every non-zero of the unpooled map is the window maximum at its original position.
         for c in 0..<2 { for i in 0..<6 { for j in 0..<4 where up[0, c, i, j] != 0 {
@@ -412,7 +412,7 @@ func total(_ v: [Double]) -> Double { v.reduce(0, +) }
         let big = maxPool2d(Variable(Tensor.zeros([1, 1, 75, 75])), geometry: ConvGeometry(kernel: 2, stride: 2), ceilMode: true)
         #expect(big.output.shape == [1, 1, 38, 38])
         let x = Tensor(shape: [1, 1, 1, 5], scalars: [1, 5, 2, 3, 9])
-        let r = maxPool2d(Variable(x), geometry: ConvGeometry(kernel: (1, 2), stride: (1, 2)), ceilMode: true)
+        let r = maxPool2d(Variable(x), geometry: ConvGeometry(kernel: (1, 2), stride: (1, 2)), ceilMode: true, indices: true)
         #expect(r.output.value.scalars == [5, 3, 9])
         #expect(r.indices == [1, 3, 4])
         let failures = gradientCheck([Tensor.random([1, 2, 7, 5], seed: 3)], seed: 3, {

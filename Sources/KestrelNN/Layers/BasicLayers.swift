@@ -10,7 +10,7 @@ public final class MaxPool2D: Module {
     }
 
     public override func forward(_ x: Variable) -> Variable { maxPool2d(x, geometry: geometry, ceilMode: ceilMode).output }
-    public func forwardWithIndices(_ x: Variable) -> MaxPoolResult { maxPool2d(x, geometry: geometry, ceilMode: ceilMode) }
+    public func forwardWithIndices(_ x: Variable) -> MaxPoolResult { maxPool2d(x, geometry: geometry, ceilMode: ceilMode, indices: true) }
 }
 
 /// Average pooling layer (`countIncludePad` as PyTorch, default true).

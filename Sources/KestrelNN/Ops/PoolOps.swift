@@ -12,7 +12,11 @@ public struct MaxPoolResult {
 /// With `ceilMode` (PyTorch's `ceil_mode`), the output size rounds up, so a last partial window at the
 /// bottom/right edge is kept (it must start inside the input or its left padding): SSD's VGG turns 75×75 into
 /// 38×38 this way.
-public func maxPool2d(_ x: Variable, geometry g: ConvGeometry, ceilMode: Bool = false) -> MaxPoolResult {
+///
+/// The indices are computed when `x` needs a gradient or `indices` is true (for unpooling); otherwise
+/// ``MaxPoolResult/indices`` is empty, which saves a second pass in inference.
+public func maxPool2d(_ x: Variable, geometry g: ConvGeometry, ceilMode: Bool = false, indices wantIndicesArgument: Bool = false) -> MaxPoolResult {
+    let wantIndices = wantIndicesArgument || (x.needsGrad && GradMode.isEnabled)
     let xv = x.value
     let (n, c, h, w) = (xv.shape[0], xv.shape[1], xv.shape[2], xv.shape[3])
     var (ohv, owv) = g.outputSize(h: h, w: w)
@@ -28,7 +32,8 @@ public func maxPool2d(_ x: Variable, geometry g: ConvGeometry, ceilMode: Bool = 
     let (oh, ow) = (ohv, owv)
     precondition(oh > 0 && ow > 0, "pool window larger than the padded input \(h)x\(w)")
     precondition(g.padH * 2 <= g.kernelH && g.padW * 2 <= g.kernelW, "pool padding must be at most half the kernel")
-    // Valid kernel taps per output row and column, computed once: the inner loops then need no bounds checks.
+    // Valid kernel taps per output row and column (every window holds at least one: the padding is at most half
+    // the kernel), computed once, so the inner loops need no bounds checks.
     func tapRange(_ o: Int, _ stride: Int, _ pad: Int, _ dil: Int, _ k: Int, _ size: Int) -> Range<Int> {
         let start = o * stride - pad
         var lo = 0, hi = k
@@ -36,39 +41,56 @@ public func maxPool2d(_ x: Variable, geometry g: ConvGeometry, ceilMode: Bool = 
         while hi > lo && start + (hi - 1) * dil >= size { hi -= 1 }
         return lo..<hi
     }
-    let rowTaps = (0..<oh).map { tapRange($0, g.strideH, g.padH, g.dilationH, g.kernelH, h) }
-    let colTaps = (0..<ow).map { tapRange($0, g.strideW, g.padW, g.dilationW, g.kernelW, w) }
+    // Valid taps as flat [lo, hi) pairs per output row and column, in plain buffers for the inner loop.
+    var bounds = [Int](repeating: 0, count: 2 * (oh + ow))
+    for p in 0..<oh {
+        let r = tapRange(p, g.strideH, g.padH, g.dilationH, g.kernelH, h)
+        bounds[2 * p] = r.lowerBound
+        bounds[2 * p + 1] = r.upperBound
+    }
+    for q in 0..<ow {
+        let r = tapRange(q, g.strideW, g.padW, g.dilationW, g.kernelW, w)
+        bounds[2 * (oh + q)] = r.lowerBound
+        bounds[2 * (oh + q) + 1] = r.upperBound
+    }
     let (sh, sw, ph, pw, dh, dw) = (g.strideH, g.strideW, g.padH, g.padW, g.dilationH, g.dilationW)
-    var indices = [Int32](repeating: 0, count: n * c * oh * ow)
-    let y = indices.withUnsafeMutableBufferPointer { pi in
-        let idx = SendablePointer(pi.baseAddress!)
-        return xv.withUnsafeBufferPointer { px in
-            let s = SendablePointer(px.baseAddress!)
-            return Tensor.byPlanes([n, c, oh, ow], planes: n * c, planeSize: oh * ow) { plane, out in
-                let src = s.base + plane * h * w
-                let ix = idx.base + plane * oh * ow
-                for p in 0..<oh {
-                    let rows = rowTaps[p]
-                    let rowStart = p * sh - ph
-                    for q in 0..<ow {
-                        let cols = colTaps[q]
-                        let colStart = q * sw - pw
-                        var best = -Float.infinity
-                        var arg = -1
-                        for i in rows {
-                            let line = (rowStart + i * dh) * w
-                            for j in cols {
-                                let o = line + colStart + j * dw
-                                let v = src[o]
-                                // First maximum in scan order wins ties; any value beats "nothing yet".
-                                if v > best || arg < 0 {
-                                    best = v
-                                    arg = o
+    var indices = [Int32](repeating: 0, count: wantIndices ? n * c * oh * ow : 1)
+    let y = bounds.withUnsafeBufferPointer { pb in
+        let bd = SendablePointer(pb.baseAddress!)
+        return indices.withUnsafeMutableBufferPointer { pi in
+            let idx = SendablePointer(pi.baseAddress!)
+            return xv.withUnsafeBufferPointer { px in
+                let s = SendablePointer(px.baseAddress!)
+                return Tensor.byPlanes([n, c, oh, ow], planes: n * c, planeSize: oh * ow) { plane, out in
+                    let src = s.base + plane * h * w
+                    let ix = idx.base + plane * oh * ow
+                    let b = bd.base
+                    for p in 0..<oh {
+                        let (rlo, rhi) = (b[2 * p], b[2 * p + 1])
+                        let rowStart = p * sh - ph
+                        for q in 0..<ow {
+                            let (clo, chi) = (b[2 * (oh + q)], b[2 * (oh + q) + 1])
+                            let colStart = q * sw - pw
+                            // The maximum first, branch-free (data-dependent branches mispredict on real
+                            // features); then, only when indices are wanted, the first tap in scan order that
+                            // holds it (ties go to the first).
+                            var best = -Float.infinity
+                            for i in rlo..<rhi {
+                                let line = src + (rowStart + i * dh) * w + colStart
+                                for j in clo..<chi { best = Swift.max(best, line[j * dw]) }
+                            }
+                            out[p * ow + q] = best
+                            guard wantIndices else { continue }
+                            var arg = -1
+                            search: for i in rlo..<rhi {
+                                let lineOffset = (rowStart + i * dh) * w + colStart
+                                for j in clo..<chi where src[lineOffset + j * dw] == best {
+                                    arg = lineOffset + j * dw
+                                    break search
                                 }
                             }
+                            ix[p * ow + q] = Int32(arg)
                         }
-                        out[p * ow + q] = best
-                        ix[p * ow + q] = Int32(arg)
                     }
                 }
             }
@@ -78,7 +100,7 @@ public func maxPool2d(_ x: Variable, geometry g: ConvGeometry, ceilMode: Bool = 
     let output = record("max_pool2d", [x], y) { gy, _ in
         [scatterPlanes(gy, saved, into: xv.shape)]
     }
-    return MaxPoolResult(output: output, indices: indices)
+    return MaxPoolResult(output: output, indices: wantIndices ? indices : [])
 }
 
 /// Adds `src[n, c, k]` into `plane (n, c)` at flat offset `indices[n, c, k]` of a zero tensor of `shape`.
