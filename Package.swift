@@ -5,10 +5,17 @@
 // Layers, from the edge inwards (arrows point at dependencies):
 //   C edge        CPNG, CJPEG, CBLAS (system libraries via pkg-config) <- CKestrelCodecs (setjmp traps)
 //   Libraries     KestrelImage (codecs, pixels) · KestrelGeometry (boxes, IoU; depends on nothing)
+//                 <- KestrelAugment (transforms moving image + boxes + mask together; no tensors)
 //   CLI           kestrel (one small command per file; it only orchestrates library calls)
 //   Tests         one target per module, plus _KestrelTestSupport (fixtures, hashing, seeded RNG)
 
 import PackageDescription
+
+// KestrelAugment's pixel loops are written for the compiler's vectoriser (byte shuffles, widening multiplies);
+// built for baseline x86-64 (SSE2 only) they run 2–5× slower. So that target is compiled for the CPU that builds
+// it. Set KESTREL_PORTABLE=1 to build binaries that must run on other machines (same results, slower).
+let hostCodegen: [SwiftSetting] =
+    Context.environment["KESTREL_PORTABLE"] == "1" ? [] : [.unsafeFlags(["-target-cpu", "native"])]
 
 let package = Package(
     name: "Kestrel",
@@ -16,6 +23,7 @@ let package = Package(
     products: [
         .library(name: "KestrelImage", targets: ["KestrelImage"]),
         .library(name: "KestrelGeometry", targets: ["KestrelGeometry"]),
+        .library(name: "KestrelAugment", targets: ["KestrelAugment"]),
         .executable(name: "kestrel", targets: ["kestrel"]),
     ],
     dependencies: [
@@ -38,12 +46,16 @@ let package = Package(
         // MARK: Libraries
         .target(name: "KestrelImage", dependencies: ["CKestrelCodecs"]),
         .target(name: "KestrelGeometry"),
+        .target(
+            name: "KestrelAugment", dependencies: ["KestrelImage", "KestrelGeometry"], swiftSettings: hostCodegen),
 
         // MARK: Command-line tool
         .executableTarget(
             name: "kestrel",
             dependencies: [
                 "KestrelImage",
+                "KestrelGeometry",
+                "KestrelAugment",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -51,6 +63,9 @@ let package = Package(
         .target(name: "_KestrelTestSupport", path: "Tests/_KestrelTestSupport"),
         .testTarget(name: "KestrelImageTests", dependencies: ["KestrelImage", "_KestrelTestSupport"]),
         .testTarget(name: "KestrelGeometryTests", dependencies: ["KestrelGeometry", "_KestrelTestSupport"]),
+        .testTarget(
+            name: "KestrelAugmentTests",
+            dependencies: ["KestrelAugment", "KestrelImage", "KestrelGeometry", "_KestrelTestSupport"]),
         .testTarget(name: "KestrelCLITests", dependencies: ["kestrel", "_KestrelTestSupport"]),
     ]
 )

@@ -9,7 +9,7 @@ import ArgumentParser
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure Kestrel's speed (build with -c release; compare ratios with ../shared/anchors in one run).",
-        subcommands: [BenchDecode.self, BenchEncode.self])
+        subcommands: [BenchDecode.self, BenchEncode.self, BenchAugment.self])
 }
 
 /// Options shared by every benchmark.

@@ -1,0 +1,6 @@
+import KestrelAugment
+import Testing
+
+@Suite struct SmokeTests {
+    @Test func placeholder() {}
+}
