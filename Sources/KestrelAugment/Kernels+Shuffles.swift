@@ -67,3 +67,19 @@ func pack4to3(_ w: SIMD64<UInt8>) -> (SIMD16<UInt8>, SIMD16<UInt8>, SIMD16<UInt8
         w[53], w[54], w[56], w[57], w[58], w[60], w[61], w[62])
     return (o0, o1, o2)
 }
+
+/// Bytes to Int32 lanes (zero-extended), lane for lane.
+@inline(__always)
+func widen(_ v: SIMD16<UInt8>) -> SIMD16<Int32> {
+    SIMD16<Int32>(
+        Int32(v[0]), Int32(v[1]), Int32(v[2]), Int32(v[3]), Int32(v[4]), Int32(v[5]), Int32(v[6]), Int32(v[7]),
+        Int32(v[8]), Int32(v[9]), Int32(v[10]), Int32(v[11]), Int32(v[12]), Int32(v[13]), Int32(v[14]), Int32(v[15]))
+}
+
+/// Int32 lanes to bytes, keeping the low 8 bits of each.
+@inline(__always)
+func narrow(_ v: SIMD16<Int32>) -> SIMD16<UInt8> {
+    SIMD16<UInt8>(
+        UInt8(truncatingIfNeeded: v[0]), UInt8(truncatingIfNeeded: v[1]), UInt8(truncatingIfNeeded: v[2]), UInt8(truncatingIfNeeded: v[3]), UInt8(truncatingIfNeeded: v[4]), UInt8(truncatingIfNeeded: v[5]), UInt8(truncatingIfNeeded: v[6]), UInt8(truncatingIfNeeded: v[7]),
+        UInt8(truncatingIfNeeded: v[8]), UInt8(truncatingIfNeeded: v[9]), UInt8(truncatingIfNeeded: v[10]), UInt8(truncatingIfNeeded: v[11]), UInt8(truncatingIfNeeded: v[12]), UInt8(truncatingIfNeeded: v[13]), UInt8(truncatingIfNeeded: v[14]), UInt8(truncatingIfNeeded: v[15]))
+}

@@ -15,8 +15,9 @@ import KestrelImage
 //   contrast   v' = round(μ + c·(v − μ)), μ = mean luma of the image (torchvision: blend with the mean of the
 //              grayscale image). This is Kestrel's one definition of contrast; albumentations' code instead
 //              scales around 0 (v' = c·v), which is a brightness change.
-//   saturation v' = round(L + s·(v − L)) per pixel            (torchvision: blend with the grayscale image)
-//   hue        rotate the HSV hue by δ degrees, keeping value (max) and chroma (max − min)
+//   saturation v' = rint(L + s·(v − L)) per pixel, in Float32  (torchvision: blend with the grayscale image)
+//   hue        rotate the HSV hue by δ degrees, keeping value (max) and chroma (max − min), in Float32
+//              (exact operation order in Kernels+Colour.swift; rint = round half to even)
 //   gamma      v' = round(255·(v/255)^γ)
 // Linear maps are computed in fixed point as `⌊(v·A + B) / 2¹⁶⌋` with `A = ⌊α·2¹⁶ + ½⌋` and
 // `B = ⌊β·2¹⁶ + ½⌋ + 2¹⁵` for v' = α·v + β (the golden generator does the same).
@@ -122,7 +123,7 @@ public struct Saturation: Transform {
     public func apply(_ s: Double, to sample: inout Sample) { Self.adjust(&sample.image, s) }
 
     static func adjust(_ image: inout Image, _ s: Double) {
-        ColourKernels.hueSaturation(&image, shift: 0, saturation: Int64((s * 65536 + 0.5).rounded(.down)))
+        ColourKernels.hueSaturation(&image, shift: 0, saturation: Float(s))
     }
 }
 
@@ -163,8 +164,7 @@ public struct HueSaturation: Transform {
     }
 
     public func apply(_ p: (hue: Double, saturation: Double), to sample: inout Sample) {
-        ColourKernels.hueSaturation(
-            &sample.image, shift: Float(p.hue / 60), saturation: Int64((p.saturation * 65536 + 0.5).rounded(.down)))
+        ColourKernels.hueSaturation(&sample.image, shift: Float(p.hue / 60), saturation: Float(p.saturation))
     }
 }
 
