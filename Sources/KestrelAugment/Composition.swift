@@ -117,15 +117,17 @@ public struct Pipeline: Sendable {
         self.boxPolicy = boxPolicy
     }
 
-    /// Augments `sample`, the `index`-th sample of a run with `seed`. `partners` supplies other samples to
-    /// mixing transforms (and `index` is never chosen as its own partner when there are others).
+    /// Augments `sample`, the `index`-th sample of a run with `seed`; `copy` numbers the augmented copies of
+    /// one sample. The random stream is child `copy` of the stream of (`seed`, `index`) (see ``AugmentRandom``).
+    /// `partners` supplies other samples to mixing transforms (and `index` is never chosen as its own partner
+    /// when there are others).
     public func augment(
-        _ sample: Sample, seed: UInt64, index: Int, partners: (any PartnerSource)? = nil
+        _ sample: Sample, seed: UInt64, index: Int, copy: Int = 0, partners: (any PartnerSource)? = nil
     ) throws(AugmentError) -> Sample {
         var out = sample
         var context = AugmentContext(
-            random: AugmentRandom(seed: seed, index: UInt64(bitPattern: Int64(index))), partners: partners,
-            boxPolicy: boxPolicy, sampleIndex: index)
+            random: AugmentRandom(seed: seed, index: UInt64(bitPattern: Int64(index))).child(copy),
+            partners: partners, boxPolicy: boxPolicy, sampleIndex: index)
         boxPolicy.filter(&out.boxes)
         try root.run(&out, context: &context)
         return out

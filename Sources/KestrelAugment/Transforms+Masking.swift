@@ -44,8 +44,11 @@ public struct Cutout: Transform {
     public let maskFill: UInt8
 
     public struct Parameters: Sendable, Equatable {
+        /// The holes, in pixels (clipped to the image when applied).
         public var rects: [PixelRect]
+        /// The key of the random fill's stream (unused for constant fills).
         public var key: UInt64
+        public init(rects: [PixelRect], key: UInt64 = 0) { (self.rects, self.key) = (rects, key) }
     }
 
     public init(
@@ -87,8 +90,10 @@ public struct RandomErasing: Transform {
     public let maskFill: UInt8
 
     public struct Parameters: Sendable, Equatable {
+        /// The erased rectangle; nil when no attempt fitted (nothing is erased).
         public var rect: PixelRect?
         public var key: UInt64
+        public init(rect: PixelRect?, key: UInt64 = 0) { (self.rect, self.key) = (rect, key) }
     }
 
     public init(

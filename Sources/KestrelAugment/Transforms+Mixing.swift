@@ -40,8 +40,10 @@ public struct MixUp: Transform {
     public let alpha: Double
 
     public struct Parameters: Sendable {
+        /// The weight of this sample, in [0, 1].
         public var lambda: Double
         public var partner: Sample
+        public init(lambda: Double, partner: Sample) { (self.lambda, self.partner) = (lambda, partner) }
     }
 
     public init(alpha: Double = 1.0) throws(AugmentError) {
@@ -77,8 +79,10 @@ public struct CutMix: Transform {
     public let alpha: Double
 
     public struct Parameters: Sendable {
+        /// The pasted rectangle, in this sample's pixels.
         public var rect: PixelRect
         public var partner: Sample
+        public init(rect: PixelRect, partner: Sample) { (self.rect, self.partner) = (rect, partner) }
     }
 
     public init(alpha: Double = 1.0) throws(AugmentError) {
@@ -142,6 +146,8 @@ public struct Mosaic: Transform {
     public let width: Int?
     public let height: Int?
     public let center: ClosedRange<Double>
+    /// How the tiles are resized (masks: nearest).
+    public let interpolation: Interpolation
 
     public struct Parameters: Sendable {
         public var cx: Int
@@ -149,13 +155,19 @@ public struct Mosaic: Transform {
         public var width: Int
         public var height: Int
         public var partners: [Sample]
+        public init(cx: Int, cy: Int, width: Int, height: Int, partners: [Sample]) {
+            (self.cx, self.cy, self.width, self.height, self.partners) = (cx, cy, width, height, partners)
+        }
     }
 
-    public init(width: Int? = nil, height: Int? = nil, center: ClosedRange<Double> = 0.25...0.75) throws(AugmentError) {
+    public init(
+        width: Int? = nil, height: Int? = nil, center: ClosedRange<Double> = 0.25...0.75,
+        interpolation: Interpolation = .bilinear
+    ) throws(AugmentError) {
         try checkSide("mosaic width", width)
         try checkSide("mosaic height", height)
         try checkRange("mosaic center", center, within: 0...1)
-        (self.width, self.height, self.center) = (width, height, center)
+        (self.width, self.height, self.center, self.interpolation) = (width, height, center, interpolation)
     }
 
     public func sampleParameters(for sample: Sample, context: inout AugmentContext) throws(AugmentError) -> Parameters {
@@ -198,7 +210,7 @@ public struct Mosaic: Transform {
             let s = max(Double(q.width) / Double(t.width), Double(q.height) / Double(t.height))
             let rw = max(q.width, Int((Double(t.width) * s).rounded()))
             let rh = max(q.height, Int((Double(t.height) * s).rounded()))
-            resizeSample(&t, width: rw, height: rh, interpolation: .bilinear)
+            resizeSample(&t, width: rw, height: rh, interpolation: interpolation)
             let window = PixelRect(x: right ? rw - q.width : 0, y: bottom ? rh - q.height : 0, width: q.width, height: q.height)
             cropSample(&t, window, border: .constant, fill: .black, maskFill: 255)
             FilterKernels.place(&canvas, t.image, x: q.x, y: q.y)

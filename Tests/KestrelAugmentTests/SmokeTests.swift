@@ -1,6 +1,0 @@
-import KestrelAugment
-import Testing
-
-@Suite struct SmokeTests {
-    @Test func placeholder() {}
-}
