@@ -66,6 +66,6 @@ let package = Package(
         .testTarget(
             name: "KestrelAugmentTests",
             dependencies: ["KestrelAugment", "KestrelImage", "KestrelGeometry", "_KestrelTestSupport"]),
-        .testTarget(name: "KestrelCLITests", dependencies: ["kestrel", "_KestrelTestSupport"]),
+        .testTarget(name: "KestrelCLITests", dependencies: ["kestrel", "KestrelImage", "_KestrelTestSupport"]),
     ]
 )

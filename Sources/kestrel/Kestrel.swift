@@ -6,5 +6,5 @@ struct Kestrel: ParsableCommand {
         commandName: "kestrel",
         abstract: "Images from disk to trained models and measured results, in native Swift.",
         version: "0.1.0",
-        subcommands: [Info.self, Convert.self, Bench.self])
+        subcommands: [Info.self, Convert.self, Augment.self, Bench.self])
 }

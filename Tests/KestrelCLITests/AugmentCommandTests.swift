@@ -1,0 +1,141 @@
+import Foundation
+import KestrelImage
+import Testing
+import _KestrelTestSupport
+
+@Suite struct AugmentCommandTests {
+    /// A temporary dataset: three photo files (one in a subfolder), one broken file, a pipeline file.
+    func dataset() throws -> (URL, URL, URL) {
+        let dir = try Fixtures.temporaryDirectory("kestrel-augment")
+        let input = dir.appendingPathComponent("in")
+        try FileManager.default.createDirectory(at: input.appendingPathComponent("sub"), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: Fixtures.path("augment/input.png"), toPath: input.appendingPathComponent("a.png").path)
+        try FileManager.default.copyItem(atPath: Fixtures.path("images/jpeg_444.jpg"), toPath: input.appendingPathComponent("sub/b.jpg").path)
+        try FileManager.default.copyItem(atPath: Fixtures.path("augment/hue_30.png"), toPath: input.appendingPathComponent("c.png").path)
+        let pipeline = dir.appendingPathComponent("pipe.json")
+        try """
+            {"transforms": [{"name": "hflip", "p": 0.5}, {"name": "rotate", "degrees": 30},
+                            {"name": "hue_saturation"}, {"name": "cutout", "holes": 2, "size": 0.2},
+                            {"name": "mixup", "p": 0.5}]}
+            """.write(to: pipeline, atomically: true, encoding: .utf8)
+        return (dir, input, pipeline)
+    }
+
+    func bytes(_ folder: URL) throws -> [String: Data] {
+        var out: [String: Data] = [:]
+        for rel in FileManager.default.enumerator(atPath: folder.path)!.compactMap({ $0 as? String }) {
+            var isDir: ObjCBool = false
+            let path = folder.appendingPathComponent(rel).path
+            if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue {
+                out[rel] = FileManager.default.contents(atPath: path)
+            }
+        }
+        return out
+    }
+
+    @Test func writesCopiesIdenticallyForAnyThreadCount() throws {
+        let (dir, input, pipeline) = try dataset()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let one = dir.appendingPathComponent("one")
+        let two = dir.appendingPathComponent("two")
+        var r = try KestrelCLI.run(["augment", "--pipeline", pipeline.path, "--input", input.path, "--output", one.path,
+                                    "--copies", "3", "--seed", "7", "--threads", "1", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let summary = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+        #expect(summary?["inputs"] as? Int == 3)
+        #expect(summary?["written"] as? Int == 9)
+        #expect((summary?["failed"] as? [Any])?.isEmpty == true)
+        r = try KestrelCLI.run(["augment", "--pipeline", pipeline.path, "--input", input.path, "--output", two.path,
+                                "--copies", "3", "--seed", "7", "--threads", "3"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.isEmpty)  // no progress line when stderr is not a terminal
+        let a = try bytes(one)
+        #expect(Set(a.keys) == ["a_0.png", "a_1.png", "a_2.png", "c_0.png", "c_1.png", "c_2.png",
+                                "sub/b_0.jpg", "sub/b_1.jpg", "sub/b_2.jpg"])
+        #expect(a == (try bytes(two)))
+        // A different seed gives different files.
+        let three = dir.appendingPathComponent("three")
+        r = try KestrelCLI.run(["augment", "--pipeline", pipeline.path, "--input", input.path, "--output", three.path,
+                                "--copies", "3", "--seed", "8"])
+        #expect(try bytes(three) != a)
+    }
+
+    @Test func refusesToWriteIntoTheInput() throws {
+        let (dir, input, pipeline) = try dataset()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let before = try bytes(input)
+        for out in [input.path, input.appendingPathComponent("sub").path, input.path + "/../in/new", "in/x"] {
+            let r = try KestrelCLI.run(["augment", "--pipeline", pipeline.path, "--input", "in", "--output", out], in: dir)
+            #expect(r.status == 2, "\(out)")
+            #expect(r.stderr.contains("is the input folder or inside it"), "\(out): \(r.stderr)")
+        }
+        #expect(try bytes(input) == before)
+    }
+
+    @Test func reportsUnreadableImagesAndGoesOn() throws {
+        let (dir, input, pipeline) = try dataset()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try FileManager.default.copyItem(atPath: Fixtures.path("images/bad_truncated.png"), toPath: input.appendingPathComponent("broken.png").path)
+        let out = dir.appendingPathComponent("out")
+        let r = try KestrelCLI.run(["augment", "--pipeline", pipeline.path, "--input", input.path, "--output", out.path, "--copies", "2"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("broken.png: truncated"))
+        #expect(r.stdout.contains("augmented 3 of 4 images"))
+        #expect(try bytes(out).count == 6)
+    }
+
+    @Test func pipelineErrorsAreLocated() throws {
+        let (dir, input, _) = try dataset()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let bad = dir.appendingPathComponent("bad.json")
+        try "{\"transforms\": [\n  {\"name\": \"rotate\", \"degrees\": \"lots\"}\n]}".write(to: bad, atomically: true, encoding: .utf8)
+        let r = try KestrelCLI.run(["augment", "--pipeline", bad.path, "--input", input.path, "--output", dir.appendingPathComponent("o").path])
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("bad.json:2:33: transforms[0].degrees: rotate: \"degrees\" must be a number or [low, high]"))
+    }
+
+    @Test func masksTravelWithThePixelsAndThePreviewIsWritten() throws {
+        let (dir, input, _) = try dataset()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try FileManager.default.removeItem(at: input.appendingPathComponent("sub"))
+        try FileManager.default.removeItem(at: input.appendingPathComponent("c.png"))
+        // A mask equal to the image's red channel, augmented with nearest-neighbour geometry only: the red
+        // channel of every copy must still equal its mask.
+        let masks = dir.appendingPathComponent("masks")
+        try FileManager.default.createDirectory(at: masks, withIntermediateDirectories: true)
+        let pipeline = dir.appendingPathComponent("geo.json")
+        try """
+            {"transforms": [{"name": "rotate", "degrees": 40, "interpolation": "nearest", "fill": 255},
+                            {"name": "random_crop", "width": 40, "height": 30}, {"name": "hflip", "p": 0.5}]}
+            """.write(to: pipeline, atomically: true, encoding: .utf8)
+        var r = try KestrelCLI.run(["augment", "--pipeline", pipeline.path, "--input", input.path, "--output",
+                                dir.appendingPathComponent("out").path, "--masks", masks.path, "--mask-output",
+                                dir.appendingPathComponent("mout").path, "--copies", "2"])
+        #expect(r.status == 1)  // no mask for a.png yet
+        #expect(r.stderr.contains("its mask"))
+        try writeRedChannelMask(from: input.appendingPathComponent("a.png"), to: masks.appendingPathComponent("a.png"))
+        let sheet = dir.appendingPathComponent("sheet.png")
+        r = try KestrelCLI.run(["augment", "--pipeline", pipeline.path, "--input", input.path, "--output",
+                                dir.appendingPathComponent("out").path, "--masks", masks.path, "--mask-output",
+                                dir.appendingPathComponent("mout").path, "--copies", "2", "--preview", sheet.path])
+        #expect(r.status == 0, "\(r.stderr)")
+        for k in 0..<2 {
+            let image = try decodeRGB(dir.appendingPathComponent("out/a_\(k).png"))
+            let mask = try decodeRGB(dir.appendingPathComponent("mout/a_\(k).png"))
+            #expect(image.count == mask.count * 3)
+            #expect(stride(from: 0, to: image.count, by: 3).map { image[$0] } == mask, "copy \(k)")
+        }
+        #expect(FileManager.default.fileExists(atPath: sheet.path))
+    }
+
+    func decodeRGB(_ url: URL) throws -> [UInt8] {
+        try Image(contentsOfFile: url.path).pixels
+    }
+
+    /// A 1-channel PNG holding the image's red channel.
+    func writeRedChannelMask(from image: URL, to mask: URL) throws {
+        let rgb = try Image(contentsOfFile: image.path)
+        let red = stride(from: 0, to: rgb.pixels.count, by: 3).map { rgb.pixels[$0] }
+        try Image(width: rgb.width, height: rgb.height, channels: 1, pixels: red).write(toFile: mask.path)
+    }
+}
