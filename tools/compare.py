@@ -16,6 +16,7 @@ import sys
 
 def norm_work(w):
     w = w.replace(" (OpenCV default)", "").replace(" (Pillow default)", "")
+    w = w.replace("pipeline (5 transforms, Compose)", "pipeline (5 transforms)")  # augment.py names it per tool
     return re.sub(r"^(decode JPEG) q\d+$", r"\1", w)
 
 
