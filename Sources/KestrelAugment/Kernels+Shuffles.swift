@@ -2,23 +2,6 @@
 // constant lane indices so LLVM turns each into one or two shuffle instructions (vpshufb/vpermb). Swift has no
 // shuffle API; the index lists below are generated (pixel i, channel c is byte 3i + c) and must stay literal.
 
-/// Splits 16 interleaved RGB pixels into their R, G and B planes.
-@inline(__always)
-func deinterleave3(_ a: SIMD16<UInt8>, _ b: SIMD16<UInt8>, _ c: SIMD16<UInt8>)
-    -> (SIMD16<UInt8>, SIMD16<UInt8>, SIMD16<UInt8>)
-{
-    let red = SIMD16<UInt8>(
-        a[0], a[3], a[6], a[9], a[12], a[15], b[2], b[5],
-        b[8], b[11], b[14], c[1], c[4], c[7], c[10], c[13])
-    let green = SIMD16<UInt8>(
-        a[1], a[4], a[7], a[10], a[13], b[0], b[3], b[6],
-        b[9], b[12], b[15], c[2], c[5], c[8], c[11], c[14])
-    let blue = SIMD16<UInt8>(
-        a[2], a[5], a[8], a[11], a[14], b[1], b[4], b[7],
-        b[10], b[13], c[0], c[3], c[6], c[9], c[12], c[15])
-    return (red, green, blue)
-}
-
 /// Interleaves R, G and B planes of 16 pixels into 48 bytes of RGB.
 @inline(__always)
 func interleave3(_ r: SIMD16<UInt8>, _ g: SIMD16<UInt8>, _ b: SIMD16<UInt8>)
@@ -50,21 +33,6 @@ func reverse3(_ a: SIMD16<UInt8>, _ b: SIMD16<UInt8>, _ c: SIMD16<UInt8>)
     let o2 = SIMD16<UInt8>(
         b[1], a[12], a[13], a[14], a[9], a[10], a[11], a[6],
         a[7], a[8], a[3], a[4], a[5], a[0], a[1], a[2])
-    return (o0, o1, o2)
-}
-
-/// 16 pixels held as 4 bytes each (R, G, B, unused) packed into 48 bytes of RGB.
-@inline(__always)
-func pack4to3(_ w: SIMD64<UInt8>) -> (SIMD16<UInt8>, SIMD16<UInt8>, SIMD16<UInt8>) {
-    let o0 = SIMD16<UInt8>(
-        w[0], w[1], w[2], w[4], w[5], w[6], w[8], w[9],
-        w[10], w[12], w[13], w[14], w[16], w[17], w[18], w[20])
-    let o1 = SIMD16<UInt8>(
-        w[21], w[22], w[24], w[25], w[26], w[28], w[29], w[30],
-        w[32], w[33], w[34], w[36], w[37], w[38], w[40], w[41])
-    let o2 = SIMD16<UInt8>(
-        w[42], w[44], w[45], w[46], w[48], w[49], w[50], w[52],
-        w[53], w[54], w[56], w[57], w[58], w[60], w[61], w[62])
     return (o0, o1, o2)
 }
 
