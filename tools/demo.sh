@@ -24,3 +24,11 @@ $BIN info --verify --json "$OUT"/*
 
 step "kestrel bench decode (1 thread, release build)"
 $BIN bench decode datasets/photos/* --label native --repeats 3 --min-time 0.1
+
+step "kestrel augment: 4 copies of every sample photo through a pipeline using every transform, + a contact sheet (originals in the first column)"
+rm -rf "$OUT/augmented"
+$BIN augment --pipeline datasets/pipelines/every_transform.json --input datasets/photos --output "$OUT/augmented" \
+  --copies 4 --seed 1 --preview "$OUT/augment-preview.png"
+
+step "kestrel bench augment (1 thread, 224x224, release build)"
+$BIN bench augment --size 224 --repeats 3 --min-time 0.1 --only pipeline
