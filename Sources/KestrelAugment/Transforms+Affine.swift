@@ -78,8 +78,8 @@ public struct Rotate: Transform {
             let corners = [(0.0, 0.0), (Double(width), 0), (0, Double(height)), (Double(width), Double(height))]
                 .map { turn.apply($0.0, $0.1) }
             let bounds = BoxXYXY.enclosing(corners)!
-            ow = max(1, Int((bounds.width - 1e-6).rounded(.up)))
-            oh = max(1, Int((bounds.height - 1e-6).rounded(.up)))
+            ow = min(maxAugmentSide, max(1, Int((bounds.width - 1e-6).rounded(.up))))
+            oh = min(maxAugmentSide, max(1, Int((bounds.height - 1e-6).rounded(.up))))
         }
         return (AffineMatrix.translation(Double(ow) / 2, Double(oh) / 2).concatenating(turn), ow, oh)
     }

@@ -208,8 +208,8 @@ public struct Mosaic: Transform {
             var t = tile
             if t.image.channels != channels, let c = try? t.image.converted(toChannels: channels) { t.image = c }
             let s = max(Double(q.width) / Double(t.width), Double(q.height) / Double(t.height))
-            let rw = max(q.width, Int((Double(t.width) * s).rounded()))
-            let rh = max(q.height, Int((Double(t.height) * s).rounded()))
+            let rw = min(maxAugmentSide, max(q.width, Int((Double(t.width) * s).rounded())))
+            let rh = min(maxAugmentSide, max(q.height, Int((Double(t.height) * s).rounded())))
             resizeSample(&t, width: rw, height: rh, interpolation: interpolation)
             let window = PixelRect(x: right ? rw - q.width : 0, y: bottom ? rh - q.height : 0, width: q.width, height: q.height)
             cropSample(&t, window, border: .constant, fill: .black, maskFill: 255)

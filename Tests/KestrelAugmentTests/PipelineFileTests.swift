@@ -28,6 +28,31 @@ import _KestrelTestSupport
         #expect(out.width > 0)
     }
 
+    /// Tiny images of every channel count, with boxes and a mask, through every transform: nothing may trap, and
+    /// the targets must stay consistent.
+    @Test(arguments: allNames)
+    func everyTransformSurvivesTinyImages(name: String) throws {
+        let pipeline = try Pipeline(json: #"{"transforms": [{"name": "\#(name)"}]}"#)
+        for (w, h) in [(1, 1), (2, 3), (3, 1), (17, 2)] {
+            for channels in 1...4 {
+                let image = try TestImages.noise(width: w, height: h, channels: channels, seed: UInt64(w * 10 + h))
+                let sample = try Sample(
+                    image: image, boxes: [LabeledBox(.init(x1: 0, y1: 0, x2: Double(w), y2: Double(h)), label: 1)],
+                    mask: try Image(width: w, height: h, channels: 1, fill: 1))
+                let partners = InMemoryPartners([sample, sample])
+                for seed in 0..<3 as Range<UInt64> {
+                    let out = try pipeline.augment(sample, seed: seed, index: 0, partners: partners)
+                    #expect(out.mask?.width == out.width && out.mask?.height == out.height, "\(name) \(w)x\(h)x\(channels)")
+                    #expect(out.image.channels == channels)
+                    for b in out.boxes {
+                        #expect(b.box.x1 >= 0 && b.box.y1 >= 0 && b.box.x2 <= Double(out.width) + 1e-9
+                                && b.box.y2 <= Double(out.height) + 1e-9 && !b.box.isEmpty, "\(name): \(b.box)")
+                    }
+                }
+            }
+        }
+    }
+
     @Test func containersAndProbabilities() throws {
         let json = """
             {
