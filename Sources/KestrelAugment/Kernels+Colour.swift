@@ -200,7 +200,8 @@ enum ColourKernels {
 
     @inline(__always)
     static func select(_ m: Int32, _ a: Float, _ b: Float) -> Float {
-        Float(bitPattern: UInt32(bitPattern: select(m, Int32(bitPattern: a.bitPattern), Int32(bitPattern: b.bitPattern))))
+        Float(
+            bitPattern: UInt32(bitPattern: select(m, Int32(bitPattern: a.bitPattern), Int32(bitPattern: b.bitPattern))))
     }
 
     @inline(__always)
@@ -243,7 +244,9 @@ enum ColourKernels {
                 let falling = rint(Float(mx) - t)
                 // Red by sector: max, falling, min, min, rising, max; green is red two sectors on, blue four.
                 @inline(__always) func pick(_ s: Int32) -> Int32 {
-                    select(mask(s == 1), falling, select(mask(s == 4), rising, select(mask(UInt32(bitPattern: s &- 2) <= 1), mn, mx)))
+                    select(
+                        mask(s == 1), falling,
+                        select(mask(s == 4), rising, select(mask(UInt32(bitPattern: s &- 2) <= 1), mn, mx)))
                 }
                 let sg = sector &+ select(mask(sector >= 2), Int32(-2), Int32(4))
                 let sb = sector &+ select(mask(sector >= 4), Int32(-4), Int32(2))

@@ -58,7 +58,9 @@ enum GeometryKernels {
                     while x < w {
                         let o = (w - 1 - x) * 3
                         for c in 0..<3 {
-                            d.storeBytes(of: s.load(fromByteOffset: o + c, as: UInt8.self), toByteOffset: 3 * x + c, as: UInt8.self)
+                            d.storeBytes(
+                                of: s.load(fromByteOffset: o + c, as: UInt8.self), toByteOffset: 3 * x + c,
+                                as: UInt8.self)
                         }
                         x += 1
                     }

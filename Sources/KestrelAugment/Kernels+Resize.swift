@@ -162,7 +162,9 @@ enum ResizeKernels {
                                     }
                                     let d = dst + y * rowLength
                                     if beta == 0 {
-                                        for i in 0..<rowLength { d[i] = UInt8(truncatingIfNeeded: (r0[i] + 1024) >> 11) }
+                                        for i in 0..<rowLength {
+                                            d[i] = UInt8(truncatingIfNeeded: (r0[i] + 1024) >> 11)
+                                        }
                                         continue
                                     }
                                     if rowSource.1 != sy1 {

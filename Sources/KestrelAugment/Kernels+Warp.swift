@@ -55,7 +55,8 @@ private struct Warper {
         // Positions stay far inside Int32 when every term is below 2^20 pixels (×1024 < 2^30).
         let limit = Double(1 << 20)
         let worst = [abs(m.a), abs(m.b), abs(m.d), abs(m.e)].max()! * Double(max(ow, 1) + 1 << 16)
-        vectorSafe = abs(m.c) < limit && abs(m.f) < limit && worst < limit && image.height >= 2
+        vectorSafe =
+            abs(m.c) < limit && abs(m.f) < limit && worst < limit && image.height >= 2
             && image.width >= 2 && image.width * image.height * 3 < Int(Int32.max) / 2
         adx = (0..<padded).map { Int32(clamping: Int((m.a * Double($0) * Self.scale).rounded())) }
         ady = (0..<padded).map { Int32(clamping: Int((m.d * Double($0) * Self.scale).rounded())) }
@@ -155,99 +156,102 @@ private struct Warper {
         // A pixel takes the fast path when its 2×2 neighbourhood is inside and the two 8-byte loads at its
         // top-left neighbour and the one below stay inside the image buffer.
         let lastLoad = Int32(w * h * 3 - stride - 8)
-        var offsets = [Int32](repeating: 0, count: padded)
-        var outside = [Int32](repeating: 0, count: padded)
-        var fxs = [Int32](repeating: 0, count: padded)
-        var fys = [Int32](repeating: 0, count: padded)
-        var top = [UInt64](repeating: 0, count: padded)
-        var bottom = [UInt64](repeating: 0, count: padded)
-        var tail = [UInt8](repeating: 0, count: 48)
-        var blockOutside = [Int32](repeating: 0, count: padded / 16)
+        // Per-row scratch: offsets, −1 flags for border pixels (and per 16-pixel block), weights, fetched pairs.
+        let scratch = UnsafeMutableRawPointer.allocate(byteCount: padded * 32 + padded / 16 * 4 + 64, alignment: 64)
+        defer { scratch.deallocate() }
+        let offsets = scratch
+        let outside = scratch + padded * 4
+        let fxs = scratch + padded * 8
+        let fys = scratch + padded * 12
+        let top = scratch + padded * 16
+        let bottom = scratch + padded * 24
+        let blockOutside = scratch + padded * 32
+        let tail = blockOutside + padded / 16 * 4
         let rs = UnsafeRawPointer(src)
+        let below = rs + stride
+        let maxX = V(repeating: Int32(w - 2))
+        let maxY = V(repeating: Int32(h - 2))
+        let loadLimit = V(repeating: lastLoad - 1)
         adx.withUnsafeBytes { adx in
-        ady.withUnsafeBytes { ady in
-        offsets.withUnsafeMutableBytes { offsets in
-        outside.withUnsafeMutableBytes { outside in
-        fxs.withUnsafeMutableBytes { fxs in
-        fys.withUnsafeMutableBytes { fys in
-        top.withUnsafeMutableBytes { top in
-        bottom.withUnsafeMutableBytes { bottom in
-        tail.withUnsafeMutableBytes { tail in
-        blockOutside.withUnsafeMutableBytes { blockOutside in
-        fill.withUnsafeBufferPointer { fv in
-            let maxX = V(repeating: Int32(w - 2))
-            let maxY = V(repeating: Int32(h - 2))
-            let loadLimit = V(repeating: lastLoad - 1)
-            for y in 0..<oh {
-                let (x0, y0) = rowStart(y)
-                let d = dst + y * ow * 3
-                // 1. Positions, weights, offsets; `outside` is −1 where the fast path does not apply (a sign-bit
-                //    test rather than SIMD comparisons, which Swift does not always vectorise).
-                for x in Swift.stride(from: 0, to: padded, by: 16) {
-                    let sx = (adx.loadUnaligned(fromByteOffset: x * 4, as: V.self) &+ Int32(x0) &+ 2) &>> 2
-                    let sy = (ady.loadUnaligned(fromByteOffset: x * 4, as: V.self) &+ Int32(y0) &+ 2) &>> 2
-                    let ix = sx &>> 8
-                    let iy = sy &>> 8
-                    let o = iy &* Int32(stride) &+ ix &* 3
-                    let bad = (ix | (maxX &- ix) | iy | (maxY &- iy) | o | (loadLimit &- o)) &>> 31
-                    offsets.storeBytes(of: o & ~bad, toByteOffset: x * 4, as: V.self)
-                    outside.storeBytes(of: bad, toByteOffset: x * 4, as: V.self)
-                    blockOutside.storeBytes(of: bad.wrappedSum(), toByteOffset: x / 4, as: Int32.self)
-                    fxs.storeBytes(of: sx & 255, toByteOffset: x * 4, as: V.self)
-                    fys.storeBytes(of: sy & 255, toByteOffset: x * 4, as: V.self)
-                }
-                // 2. The two source pixel pairs of every output pixel.
-                let below = rs + stride
-                let offsetPointer = offsets.baseAddress!.assumingMemoryBound(to: Int32.self)
-                let topPointer = top.baseAddress!.assumingMemoryBound(to: UInt64.self)
-                let bottomPointer = bottom.baseAddress!.assumingMemoryBound(to: UInt64.self)
-                for x in 0..<padded {
-                    let o = Int(offsetPointer[x])
-                    topPointer[x] = rs.loadUnaligned(fromByteOffset: o, as: UInt64.self)
-                    bottomPointer[x] = below.loadUnaligned(fromByteOffset: o, as: UInt64.self)
-                }
-                // 3. Interpolate 16 pixels at a time; the last partial block goes through `tail`.
-                for x in Swift.stride(from: 0, to: ow, by: 16) {
-                    let t = top.load(fromByteOffset: x * 8, as: SIMD16<UInt64>.self)
-                    let b = bottom.load(fromByteOffset: x * 8, as: SIMD16<UInt64>.self)
-                    let fx = fxs.load(fromByteOffset: x * 4, as: V.self)
-                    let fy = fys.load(fromByteOffset: x * 4, as: V.self)
-                    let t0 = V(truncatingIfNeeded: t)
-                    let t1 = V(truncatingIfNeeded: t &>> 24)
-                    let b0 = V(truncatingIfNeeded: b)
-                    let b1 = V(truncatingIfNeeded: b &>> 24)
-                    @inline(__always) func channel(_ shift: Int32) -> V {
-                        let p00 = (t0 &>> shift) & 255
-                        let p01 = (t1 &>> shift) & 255
-                        let p10 = (b0 &>> shift) & 255
-                        let p11 = (b1 &>> shift) & 255
-                        let upper = (p00 &<< 8) &+ (p01 &- p00) &* fx
-                        let lower = (p10 &<< 8) &+ (p11 &- p10) &* fx
-                        return ((upper &<< 8) &+ (lower &- upper) &* fy &+ 32768) &>> 16
-                    }
-                    let (o0, o1, o2) = interleave3(narrow(channel(0)), narrow(channel(8)), narrow(channel(16)))
-                    if x + 16 <= ow {
-                        let out = UnsafeMutableRawPointer(d + x * 3)
-                        out.storeBytes(of: o0, as: SIMD16<UInt8>.self)
-                        out.storeBytes(of: o1, toByteOffset: 16, as: SIMD16<UInt8>.self)
-                        out.storeBytes(of: o2, toByteOffset: 32, as: SIMD16<UInt8>.self)
-                    } else {
-                        tail.storeBytes(of: o0, as: SIMD16<UInt8>.self)
-                        tail.storeBytes(of: o1, toByteOffset: 16, as: SIMD16<UInt8>.self)
-                        tail.storeBytes(of: o2, toByteOffset: 32, as: SIMD16<UInt8>.self)
-                        for i in 0..<((ow - x) * 3) { d[x * 3 + i] = tail.load(fromByteOffset: i, as: UInt8.self) }
-                    }
-                }
-                // 4. Pixels near or past the border, one at a time.
-                for block in 0..<(padded / 16) where blockOutside.load(fromByteOffset: block * 4, as: Int32.self) != 0 {
-                    for x in (block * 16)..<min(ow, block * 16 + 16)
-                    where outside.load(fromByteOffset: x * 4, as: Int32.self) != 0 {
-                        let sx = x0 &+ Int(adx.load(fromByteOffset: x * 4, as: Int32.self))
-                        let sy = y0 &+ Int(ady.load(fromByteOffset: x * 4, as: Int32.self))
-                        bilinearPixel(src, (sx &+ 2) >> 2, (sy &+ 2) >> 2, d + x * 3, fv, C3.self)
+            ady.withUnsafeBytes { ady in
+                fill.withUnsafeBufferPointer { fv in
+                    for y in 0..<oh {
+                        let (x0, y0) = rowStart(y)
+                        let d = dst + y * ow * 3
+                        // 1. Positions, weights, offsets; `outside` is −1 where the fast path does not apply (a
+                        //    sign-bit test, as Swift compiles some SIMD comparisons lane by lane).
+                        for x in Swift.stride(from: 0, to: padded, by: 16) {
+                            let sx = (adx.loadUnaligned(fromByteOffset: x * 4, as: V.self) &+ Int32(x0) &+ 2) &>> 2
+                            let sy = (ady.loadUnaligned(fromByteOffset: x * 4, as: V.self) &+ Int32(y0) &+ 2) &>> 2
+                            let ix = sx &>> 8
+                            let iy = sy &>> 8
+                            let o = iy &* Int32(stride) &+ ix &* 3
+                            let bad = (ix | (maxX &- ix) | iy | (maxY &- iy) | o | (loadLimit &- o)) &>> 31
+                            offsets.storeBytes(of: o & ~bad, toByteOffset: x * 4, as: V.self)
+                            outside.storeBytes(of: bad, toByteOffset: x * 4, as: V.self)
+                            blockOutside.storeBytes(of: bad.wrappedSum(), toByteOffset: x / 4, as: Int32.self)
+                            fxs.storeBytes(of: sx & 255, toByteOffset: x * 4, as: V.self)
+                            fys.storeBytes(of: sy & 255, toByteOffset: x * 4, as: V.self)
+                        }
+                        // 2. The two source pixel pairs of every output pixel (border pixels read offset 0).
+                        let offsetPointer = offsets.assumingMemoryBound(to: Int32.self)
+                        let topPointer = top.assumingMemoryBound(to: UInt64.self)
+                        let bottomPointer = bottom.assumingMemoryBound(to: UInt64.self)
+                        for x in 0..<padded {
+                            let o = Int(offsetPointer[x])
+                            topPointer[x] = rs.loadUnaligned(fromByteOffset: o, as: UInt64.self)
+                            bottomPointer[x] = below.loadUnaligned(fromByteOffset: o, as: UInt64.self)
+                        }
+                        // 3. Interpolate 16 pixels at a time; the last partial block goes through `tail`.
+                        for x in Swift.stride(from: 0, to: ow, by: 16) {
+                            let (o0, o1, o2) = interpolate16(
+                                top.load(fromByteOffset: x * 8, as: SIMD16<UInt64>.self),
+                                bottom.load(fromByteOffset: x * 8, as: SIMD16<UInt64>.self),
+                                fxs.load(fromByteOffset: x * 4, as: V.self), fys.load(fromByteOffset: x * 4, as: V.self)
+                            )
+                            let out = x + 16 <= ow ? UnsafeMutableRawPointer(d + x * 3) : tail
+                            out.storeBytes(of: o0, as: SIMD16<UInt8>.self)
+                            out.storeBytes(of: o1, toByteOffset: 16, as: SIMD16<UInt8>.self)
+                            out.storeBytes(of: o2, toByteOffset: 32, as: SIMD16<UInt8>.self)
+                            if x + 16 > ow {
+                                (d + x * 3).update(from: tail.assumingMemoryBound(to: UInt8.self), count: (ow - x) * 3)
+                            }
+                        }
+                        // 4. Pixels near or past the border, one at a time.
+                        for block in 0..<(padded / 16)
+                        where blockOutside.load(fromByteOffset: block * 4, as: Int32.self) != 0 {
+                            for x in (block * 16)..<min(ow, block * 16 + 16)
+                            where outside.load(fromByteOffset: x * 4, as: Int32.self) != 0 {
+                                let sx = x0 &+ Int(adx.load(fromByteOffset: x * 4, as: Int32.self))
+                                let sy = y0 &+ Int(ady.load(fromByteOffset: x * 4, as: Int32.self))
+                                bilinearPixel(src, (sx &+ 2) >> 2, (sy &+ 2) >> 2, d + x * 3, fv, C3.self)
+                            }
+                        }
                     }
                 }
             }
-        }}}}}}}}}}}
+        }
+    }
+
+    /// Bilinear interpolation of 16 RGB pixels from their top and bottom source pairs (each 8 bytes: the left
+    /// pixel in bytes 0–2, the right one in bytes 3–5), in 16 Int32 lanes per channel.
+    @inline(__always)
+    func interpolate16(_ t: SIMD16<UInt64>, _ b: SIMD16<UInt64>, _ fx: V, _ fy: V)
+        -> (SIMD16<UInt8>, SIMD16<UInt8>, SIMD16<UInt8>)
+    {
+        let t0 = V(truncatingIfNeeded: t)
+        let t1 = V(truncatingIfNeeded: t &>> 24)
+        let b0 = V(truncatingIfNeeded: b)
+        let b1 = V(truncatingIfNeeded: b &>> 24)
+        @inline(__always) func channel(_ shift: Int32) -> V {
+            let p00 = (t0 &>> shift) & 255
+            let p01 = (t1 &>> shift) & 255
+            let p10 = (b0 &>> shift) & 255
+            let p11 = (b1 &>> shift) & 255
+            let upper = (p00 &<< 8) &+ (p01 &- p00) &* fx
+            let lower = (p10 &<< 8) &+ (p11 &- p10) &* fx
+            return ((upper &<< 8) &+ (lower &- upper) &* fy &+ 32768) &>> 16
+        }
+        return interleave3(narrow(channel(0)), narrow(channel(8)), narrow(channel(16)))
     }
 }

@@ -79,7 +79,9 @@ public struct PixelFill: Sendable, Equatable {
     public func value(channel c: Int) -> UInt8 { values[min(c, values.count - 1)] }
 
     /// Four values, one per possible channel.
-    var four: (UInt8, UInt8, UInt8, UInt8) { (value(channel: 0), value(channel: 1), value(channel: 2), value(channel: 3)) }
+    var four: (UInt8, UInt8, UInt8, UInt8) {
+        (value(channel: 0), value(channel: 1), value(channel: 2), value(channel: 3))
+    }
 
     public static let black = PixelFill(0)
 }

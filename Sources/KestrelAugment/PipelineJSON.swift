@@ -93,7 +93,9 @@ private struct JSONParser {
                 let key = try string()
                 if members.contains(where: { $0.key == key }) { throw error("duplicate key \"\(key)\"") }
                 skipSpace()
-                guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':' after \"\(key)\"") }
+                guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else {
+                    throw error("expected ':' after \"\(key)\"")
+                }
                 index += 1
                 skipSpace()
                 members.append((key, kl, kc, try value(depth: depth + 1)))
@@ -172,7 +174,8 @@ private struct JSONParser {
                 case UInt8(ascii: "r"): out.append(0x0D)
                 case UInt8(ascii: "t"): out.append(0x09)
                 case UInt8(ascii: "u"):
-                    guard index + 4 <= bytes.count, let v = UInt32(String(decoding: bytes[index..<(index + 4)], as: UTF8.self), radix: 16)
+                    guard index + 4 <= bytes.count,
+                        let v = UInt32(String(decoding: bytes[index..<(index + 4)], as: UTF8.self), radix: 16)
                     else { throw error("bad \\u escape") }
                     index += 4
                     out += Array(String(Unicode.Scalar(v).map(Character.init) ?? "\u{FFFD}").utf8)

@@ -77,13 +77,17 @@ struct ParameterReader {
     let file: String
     var known: [String] = []
 
-    init(members: [(key: String, line: Int, column: Int, value: JSONNode)], node: JSONNode, path: String, owner: String, file: String) {
+    init(
+        members: [(key: String, line: Int, column: Int, value: JSONNode)], node: JSONNode, path: String, owner: String,
+        file: String
+    ) {
         (self.members, self.node, self.path, self.owner, self.file) = (members, node, path, owner, file)
     }
 
     func error(at n: JSONNode, _ key: String, _ message: String) -> AugmentError {
         let p = key.isEmpty ? path : (path.isEmpty ? key : "\(path).\(key)")
-        return AugmentError(.pipeline("\(owner): \(message)"), at: .init(file: file, line: n.line, column: n.column, path: p))
+        return AugmentError(
+            .pipeline("\(owner): \(message)"), at: .init(file: file, line: n.line, column: n.column, path: p))
     }
 
     mutating func node(_ key: String) -> JSONNode? {
@@ -98,24 +102,35 @@ struct ParameterReader {
             var message = "unknown parameter \"\(m.key)\""
             if let s = suggestion, editDistance(s, m.key) <= 3 { message += " (did you mean \"\(s)\"?)" }
             message += "; known: " + known.filter { $0 != "name" }.joined(separator: ", ")
-            throw AugmentError(.pipeline("\(owner): \(message)"),
-                               at: .init(file: file, line: m.line, column: m.column, path: path.isEmpty ? m.key : "\(path).\(m.key)"))
+            throw AugmentError(
+                .pipeline("\(owner): \(message)"),
+                at: .init(file: file, line: m.line, column: m.column, path: path.isEmpty ? m.key : "\(path).\(m.key)"))
         }
     }
 
-    mutating func double(_ key: String, default value: Double, in limits: ClosedRange<Double>) throws(AugmentError) -> Double {
+    mutating func double(_ key: String, default value: Double, in limits: ClosedRange<Double>) throws(AugmentError)
+        -> Double
+    {
         guard let n = node(key) else { return value }
-        guard case .number(let v) = n.value else { throw error(at: n, key, "\"\(key)\" must be a number, got \(n.kind)") }
-        guard limits.contains(v) else { throw error(at: n, key, "\"\(key)\" must be within \(show(limits)), got \(show(v))") }
+        guard case .number(let v) = n.value else {
+            throw error(at: n, key, "\"\(key)\" must be a number, got \(n.kind)")
+        }
+        guard limits.contains(v) else {
+            throw error(at: n, key, "\"\(key)\" must be within \(show(limits)), got \(show(v))")
+        }
         return v
     }
 
     mutating func int(_ key: String, in limits: ClosedRange<Int>) throws(AugmentError) -> Int? {
         guard let n = node(key) else { return nil }
         guard case .number(let v) = n.value, v == v.rounded(), abs(v) < 1e15 else {
-            throw error(at: n, key, "\"\(key)\" must be a whole number, got \(n.kind == "a number" ? "a fraction" : n.kind)")
+            throw error(
+                at: n, key, "\"\(key)\" must be a whole number, got \(n.kind == "a number" ? "a fraction" : n.kind)")
         }
-        guard limits.contains(Int(v)) else { throw error(at: n, key, "\"\(key)\" must be within \(limits.lowerBound)...\(limits.upperBound), got \(Int(v))") }
+        guard limits.contains(Int(v)) else {
+            throw error(
+                at: n, key, "\"\(key)\" must be within \(limits.lowerBound)...\(limits.upperBound), got \(Int(v))")
+        }
         return Int(v)
     }
 
@@ -125,7 +140,9 @@ struct ParameterReader {
 
     mutating func bool(_ key: String, default value: Bool) throws(AugmentError) -> Bool {
         guard let n = node(key) else { return value }
-        guard case .bool(let v) = n.value else { throw error(at: n, key, "\"\(key)\" must be true or false, got \(n.kind)") }
+        guard case .bool(let v) = n.value else {
+            throw error(at: n, key, "\"\(key)\" must be true or false, got \(n.kind)")
+        }
         return v
     }
 
@@ -145,7 +162,9 @@ struct ParameterReader {
             case .aroundZero: (lo, hi) = (-x, x)
             case .exact: (lo, hi) = (x, x)
             }
-            if single != .exact && x < 0 { throw error(at: n, key, "\"\(key)\" must not be negative (it means ±\(show(-x))), got \(show(x))") }
+            if single != .exact && x < 0 {
+                throw error(at: n, key, "\"\(key)\" must not be negative (it means ±\(show(-x))), got \(show(x))")
+            }
             if single == .aroundOne { lo = max(lo, limits.lowerBound) }
         case .array(let items):
             guard items.count == 2, case .number(let a) = items[0].value, case .number(let b) = items[1].value else {
@@ -162,7 +181,9 @@ struct ParameterReader {
         return lo...hi
     }
 
-    mutating func intRange(_ key: String, default value: ClosedRange<Int>, in limits: ClosedRange<Int>) throws(AugmentError) -> ClosedRange<Int> {
+    mutating func intRange(_ key: String, default value: ClosedRange<Int>, in limits: ClosedRange<Int>)
+        throws(AugmentError) -> ClosedRange<Int>
+    {
         guard let n = node(key) else { return value }
         func whole(_ j: JSONNode) -> Int? {
             if case .number(let v) = j.value, v == v.rounded(), abs(v) < 1e9 { return Int(v) }
@@ -188,7 +209,10 @@ struct ParameterReader {
         guard let n = node(key) else { return value }
         let names = T.allCases.map(\.rawValue)
         guard case .string(let s) = n.value, let v = T(rawValue: s) else {
-            throw error(at: n, key, "\"\(key)\" must be one of \(names.joined(separator: ", "))" + (n.kind == "a string" ? "" : ", got \(n.kind)"))
+            throw error(
+                at: n, key,
+                "\"\(key)\" must be one of \(names.joined(separator: ", "))"
+                    + (n.kind == "a string" ? "" : ", got \(n.kind)"))
         }
         return v
     }
@@ -208,7 +232,9 @@ struct ParameterReader {
         if case .array(let items) = n.value, (1...4).contains(items.count) {
             var values: [UInt8] = []
             for item in items {
-                guard let v = byte(item) else { throw error(at: item, key, "fill values must be whole numbers 0...255") }
+                guard let v = byte(item) else {
+                    throw error(at: item, key, "fill values must be whole numbers 0...255")
+                }
                 values.append(v)
             }
             return try PixelFill(values)
@@ -257,7 +283,8 @@ func editDistance(_ a: String, _ b: String) -> Int {
 
 /// The transforms a pipeline file can name.
 enum TransformRegistry {
-    typealias Builder = @Sendable (inout ParameterReader, _ path: String, _ file: String) throws(AugmentError) -> any Augmentation
+    typealias Builder =
+        @Sendable (inout ParameterReader, _ path: String, _ file: String) throws(AugmentError) -> any Augmentation
 
     /// Every name a pipeline file accepts (aliases included), in documentation order.
     static let names: [String] = entries.map(\.0)
@@ -265,166 +292,261 @@ enum TransformRegistry {
     static let entries: [(String, Builder)] = [
         ("hflip", { _, _, _ in HorizontalFlip() }),
         ("vflip", { _, _, _ in VerticalFlip() }),
-        ("rot90", { r, _, _ throws(AugmentError) in
-            guard let n = r.node("k") else { return try Rot90() }
-            if case .array(let items) = n.value {
-                var ks: [Int] = []
-                for item in items {
-                    guard case .number(let v) = item.value, [0, 1, 2, 3].contains(v) else {
-                        throw r.error(at: item, "k", "\"k\" values must be 0, 1, 2 or 3")
+        (
+            "rot90",
+            { r, _, _ throws(AugmentError) in
+                guard let n = r.node("k") else { return try Rot90() }
+                if case .array(let items) = n.value {
+                    var ks: [Int] = []
+                    for item in items {
+                        guard case .number(let v) = item.value, [0, 1, 2, 3].contains(v) else {
+                            throw r.error(at: item, "k", "\"k\" values must be 0, 1, 2 or 3")
+                        }
+                        ks.append(Int(v))
                     }
-                    ks.append(Int(v))
+                    do throws(AugmentError) { return try Rot90(turns: ks) } catch {
+                        throw r.error(at: n, "k", error.message)
+                    }
                 }
-                do throws(AugmentError) { return try Rot90(turns: ks) } catch { throw r.error(at: n, "k", error.message) }
+                guard case .number(let v) = n.value, [0, 1, 2, 3].contains(v) else {
+                    throw r.error(at: n, "k", "\"k\" must be 0, 1, 2, 3 or a list of them")
+                }
+                return try Rot90(turns: [Int(v)])
             }
-            guard case .number(let v) = n.value, [0, 1, 2, 3].contains(v) else {
-                throw r.error(at: n, "k", "\"k\" must be 0, 1, 2, 3 or a list of them")
+        ),
+        (
+            "rotate",
+            { r, _, _ throws(AugmentError) in
+                try Rotate(
+                    degrees: try r.range("degrees", default: -30...30, single: .aroundZero, in: -3600...3600),
+                    interpolation: try geometricInterpolation(&r),
+                    border: try r.choice("border", default: BorderMode.constant),
+                    fill: try r.fill(), maskFill: try r.maskFill(), expand: try r.bool("expand", default: false))
             }
-            return try Rot90(turns: [Int(v)])
-        }),
-        ("rotate", { r, _, _ throws(AugmentError) in
-            try Rotate(
-                degrees: try r.range("degrees", default: -30...30, single: .aroundZero, in: -3600...3600),
-                interpolation: try geometricInterpolation(&r), border: try r.choice("border", default: BorderMode.constant),
-                fill: try r.fill(), maskFill: try r.maskFill(), expand: try r.bool("expand", default: false))
-        }),
-        ("affine", { r, _, _ throws(AugmentError) in
-            let degrees = try r.range("degrees", default: 0...0, single: .aroundZero, in: -3600...3600)
-            let translate = try r.range("translate", default: 0...0, single: .aroundZero, in: -1...1)
-            let translateY = try r.range("translate_y", default: translate, single: .aroundZero, in: -1...1)
-            let scale = try r.range("scale", default: 1...1, single: .aroundOne, in: 0.001...1000)
-            let shear = try r.range("shear", default: 0...0, single: .aroundZero, in: -89...89)
-            let shearY = try r.range("shear_y", default: 0...0, single: .aroundZero, in: -89...89)
-            guard translate.lowerBound == -translate.upperBound, translateY.lowerBound == -translateY.upperBound else {
-                throw r.error(at: r.node, "translate", "\"translate\" is a maximum fraction t (shifts are drawn from [−t, t])")
+        ),
+        (
+            "affine",
+            { r, _, _ throws(AugmentError) in
+                let degrees = try r.range("degrees", default: 0...0, single: .aroundZero, in: -3600...3600)
+                let translate = try r.range("translate", default: 0...0, single: .aroundZero, in: -1...1)
+                let translateY = try r.range("translate_y", default: translate, single: .aroundZero, in: -1...1)
+                let scale = try r.range("scale", default: 1...1, single: .aroundOne, in: 0.001...1000)
+                let shear = try r.range("shear", default: 0...0, single: .aroundZero, in: -89...89)
+                let shearY = try r.range("shear_y", default: 0...0, single: .aroundZero, in: -89...89)
+                guard translate.lowerBound == -translate.upperBound, translateY.lowerBound == -translateY.upperBound
+                else {
+                    throw r.error(
+                        at: r.node, "translate", "\"translate\" is a maximum fraction t (shifts are drawn from [−t, t])"
+                    )
+                }
+                return try Affine(
+                    degrees: degrees, translate: (translate.upperBound, translateY.upperBound), scale: scale,
+                    shearX: shear,
+                    shearY: shearY, interpolation: try geometricInterpolation(&r),
+                    border: try r.choice("border", default: BorderMode.constant), fill: try r.fill(),
+                    maskFill: try r.maskFill())
             }
-            return try Affine(
-                degrees: degrees, translate: (translate.upperBound, translateY.upperBound), scale: scale, shearX: shear,
-                shearY: shearY, interpolation: try geometricInterpolation(&r),
-                border: try r.choice("border", default: BorderMode.constant), fill: try r.fill(), maskFill: try r.maskFill())
-        }),
-        ("crop", { r, _, _ throws(AugmentError) in
-            try Crop(
-                x: try r.int("x", in: -maxAugmentSide...maxAugmentSide), y: try r.int("y", in: -maxAugmentSide...maxAugmentSide),
-                width: try r.side("width"), height: try r.side("height"), fill: try r.fill(), maskFill: try r.maskFill())
-        }),
-        ("random_crop", { r, _, _ throws(AugmentError) in
-            try RandomCrop(width: try r.side("width"), height: try r.side("height"), fill: try r.fill(), maskFill: try r.maskFill())
-        }),
-        ("random_resized_crop", { r, _, _ throws(AugmentError) in
-            try RandomResizedCrop(
-                width: try r.side("width") ?? 224, height: try r.side("height") ?? 224,
-                scale: try r.range("scale", default: 0.08...1, single: .exact, in: 1e-6...1),
-                ratio: try r.range("ratio", default: (3.0 / 4)...(4.0 / 3), single: .exact, in: 1e-3...1e3),
-                interpolation: try r.choice("interpolation", default: Interpolation.bilinear))
-        }),
-        ("resize", { r, _, _ throws(AugmentError) in
-            let w = try r.side("width")
-            let h = try r.side("height")
-            return try Resize(
-                width: w == nil && h == nil ? 224 : w, height: w == nil && h == nil ? 224 : h,
-                interpolation: try r.choice("interpolation", default: Interpolation.bilinear))
-        }),
-        ("pad", { r, _, _ throws(AugmentError) in
-            let all = try r.int("padding", default: 8, in: 0...maxAugmentSide)
-            return try Pad(
-                top: try r.int("top", default: all, in: 0...maxAugmentSide),
-                bottom: try r.int("bottom", default: all, in: 0...maxAugmentSide),
-                left: try r.int("left", default: all, in: 0...maxAugmentSide),
-                right: try r.int("right", default: all, in: 0...maxAugmentSide),
-                border: try r.choice("border", default: BorderMode.constant), fill: try r.fill(), maskFill: try r.maskFill())
-        }),
-        ("brightness", { r, _, _ throws(AugmentError) in
-            try Brightness(factor: try r.range("factor", default: 0.8...1.2, single: .aroundOne, in: 0...100))
-        }),
-        ("contrast", { r, _, _ throws(AugmentError) in
-            try Contrast(factor: try r.range("factor", default: 0.8...1.2, single: .aroundOne, in: 0...100))
-        }),
-        ("brightness_contrast", { r, _, _ throws(AugmentError) in
-            try BrightnessContrast(
-                brightness: try r.range("brightness", default: 0.8...1.2, single: .aroundOne, in: 0...100),
-                contrast: try r.range("contrast", default: 0.8...1.2, single: .aroundOne, in: 0...100))
-        }),
-        ("saturation", { r, _, _ throws(AugmentError) in
-            try Saturation(factor: try r.range("factor", default: 0.7...1.3, single: .aroundOne, in: 0...100))
-        }),
-        ("hue", { r, _, _ throws(AugmentError) in
-            try Hue(degrees: try r.range("degrees", default: -20...20, single: .aroundZero, in: -360...360))
-        }),
-        ("hue_saturation", { r, _, _ throws(AugmentError) in
-            try HueSaturation(
-                hue: try r.range("hue", default: -20...20, single: .aroundZero, in: -360...360),
-                saturation: try r.range("saturation", default: 0.7...1.3, single: .aroundOne, in: 0...100))
-        }),
-        ("gamma", { r, _, _ throws(AugmentError) in
-            try Gamma(gamma: try r.range("gamma", default: 0.8...1.25, single: .aroundOne, in: 0.01...100))
-        }),
+        ),
+        (
+            "crop",
+            { r, _, _ throws(AugmentError) in
+                try Crop(
+                    x: try r.int("x", in: -maxAugmentSide...maxAugmentSide),
+                    y: try r.int("y", in: -maxAugmentSide...maxAugmentSide),
+                    width: try r.side("width"), height: try r.side("height"), fill: try r.fill(),
+                    maskFill: try r.maskFill())
+            }
+        ),
+        (
+            "random_crop",
+            { r, _, _ throws(AugmentError) in
+                try RandomCrop(
+                    width: try r.side("width"), height: try r.side("height"), fill: try r.fill(),
+                    maskFill: try r.maskFill())
+            }
+        ),
+        (
+            "random_resized_crop",
+            { r, _, _ throws(AugmentError) in
+                try RandomResizedCrop(
+                    width: try r.side("width") ?? 224, height: try r.side("height") ?? 224,
+                    scale: try r.range("scale", default: 0.08...1, single: .exact, in: 1e-6...1),
+                    ratio: try r.range("ratio", default: (3.0 / 4)...(4.0 / 3), single: .exact, in: 1e-3...1e3),
+                    interpolation: try r.choice("interpolation", default: Interpolation.bilinear))
+            }
+        ),
+        (
+            "resize",
+            { r, _, _ throws(AugmentError) in
+                let w = try r.side("width")
+                let h = try r.side("height")
+                return try Resize(
+                    width: w == nil && h == nil ? 224 : w, height: w == nil && h == nil ? 224 : h,
+                    interpolation: try r.choice("interpolation", default: Interpolation.bilinear))
+            }
+        ),
+        (
+            "pad",
+            { r, _, _ throws(AugmentError) in
+                let all = try r.int("padding", default: 8, in: 0...maxAugmentSide)
+                return try Pad(
+                    top: try r.int("top", default: all, in: 0...maxAugmentSide),
+                    bottom: try r.int("bottom", default: all, in: 0...maxAugmentSide),
+                    left: try r.int("left", default: all, in: 0...maxAugmentSide),
+                    right: try r.int("right", default: all, in: 0...maxAugmentSide),
+                    border: try r.choice("border", default: BorderMode.constant), fill: try r.fill(),
+                    maskFill: try r.maskFill())
+            }
+        ),
+        (
+            "brightness",
+            { r, _, _ throws(AugmentError) in
+                try Brightness(factor: try r.range("factor", default: 0.8...1.2, single: .aroundOne, in: 0...100))
+            }
+        ),
+        (
+            "contrast",
+            { r, _, _ throws(AugmentError) in
+                try Contrast(factor: try r.range("factor", default: 0.8...1.2, single: .aroundOne, in: 0...100))
+            }
+        ),
+        (
+            "brightness_contrast",
+            { r, _, _ throws(AugmentError) in
+                try BrightnessContrast(
+                    brightness: try r.range("brightness", default: 0.8...1.2, single: .aroundOne, in: 0...100),
+                    contrast: try r.range("contrast", default: 0.8...1.2, single: .aroundOne, in: 0...100))
+            }
+        ),
+        (
+            "saturation",
+            { r, _, _ throws(AugmentError) in
+                try Saturation(factor: try r.range("factor", default: 0.7...1.3, single: .aroundOne, in: 0...100))
+            }
+        ),
+        (
+            "hue",
+            { r, _, _ throws(AugmentError) in
+                try Hue(degrees: try r.range("degrees", default: -20...20, single: .aroundZero, in: -360...360))
+            }
+        ),
+        (
+            "hue_saturation",
+            { r, _, _ throws(AugmentError) in
+                try HueSaturation(
+                    hue: try r.range("hue", default: -20...20, single: .aroundZero, in: -360...360),
+                    saturation: try r.range("saturation", default: 0.7...1.3, single: .aroundOne, in: 0...100))
+            }
+        ),
+        (
+            "gamma",
+            { r, _, _ throws(AugmentError) in
+                try Gamma(gamma: try r.range("gamma", default: 0.8...1.25, single: .aroundOne, in: 0.01...100))
+            }
+        ),
         ("grayscale", { _, _, _ in Grayscale() }),
-        ("color_jitter", { r, _, _ throws(AugmentError) in
-            func optional(_ key: String, _ d: ClosedRange<Double>, _ s: ParameterReader.Single, _ l: ClosedRange<Double>)
-                throws(AugmentError) -> ClosedRange<Double>?
-            {
-                let v = try r.range(key, default: d, single: s, in: l)
-                return v == (s == .aroundOne ? 1...1 : 0...0) ? nil : v
-            }
-            return try ColorJitter(
-                brightness: try optional("brightness", 0.8...1.2, .aroundOne, 0...100),
-                contrast: try optional("contrast", 0.8...1.2, .aroundOne, 0...100),
-                saturation: try optional("saturation", 0.8...1.2, .aroundOne, 0...100),
-                hue: try optional("hue", -18...18, .aroundZero, -360...360))
-        }),
-        ("noise", { r, _, _ throws(AugmentError) in
-            try GaussianNoise(
-                std: try r.range("std", default: 5...25, single: .exact, in: 0...255),
-                perChannel: try r.bool("per_channel", default: true))
-        }),
-        ("blur", { r, _, _ throws(AugmentError) in
-            try GaussianBlur(
-                kernel: try r.int("kernel", default: 0, in: 0...255),
-                sigma: try r.range("sigma", default: 0.1...2, single: .exact, in: 0.01...100))
-        }),
-        ("cutout", { r, _, _ throws(AugmentError) in
-            try Cutout(
-                holes: try r.intRange("holes", default: 1...2, in: 0...1000),
-                size: try r.range("size", default: 0.1...0.2, single: .exact, in: 0...1), fill: try r.eraseFill(),
-                maskFill: try r.maskFill())
-        }),
-        ("random_erasing", { r, _, _ throws(AugmentError) in
-            try RandomErasing(
-                scale: try r.range("scale", default: 0.02...0.33, single: .exact, in: 0...1),
-                ratio: try r.range("ratio", default: 0.3...3.3, single: .exact, in: 1e-3...1e3), fill: try r.eraseFill(),
-                maskFill: try r.maskFill())
-        }),
-        ("mixup", { r, _, _ throws(AugmentError) in try MixUp(alpha: try r.double("alpha", default: 1, in: 1e-3...1000)) }),
-        ("cutmix", { r, _, _ throws(AugmentError) in try CutMix(alpha: try r.double("alpha", default: 1, in: 1e-3...1000)) }),
-        ("mosaic", { r, _, _ throws(AugmentError) in
-            try Mosaic(
-                width: try r.side("width"), height: try r.side("height"),
-                center: try r.range("center", default: 0.25...0.75, single: .exact, in: 0...1),
-                interpolation: try r.choice("interpolation", default: Interpolation.bilinear))
-        }),
-        ("one_of", { r, path, file throws(AugmentError) in
-            let choices = try nested(&r, path, file)
-            var weights: [Double]? = nil
-            if let n = r.node("weights") {
-                guard case .array(let items) = n.value, items.count == choices.count else {
-                    throw r.error(at: n, "weights", "\"weights\" must be an array with one number per transform (\(choices.count))")
+        (
+            "color_jitter",
+            { r, _, _ throws(AugmentError) in
+                func optional(
+                    _ key: String, _ d: ClosedRange<Double>, _ s: ParameterReader.Single, _ l: ClosedRange<Double>
+                )
+                    throws(AugmentError) -> ClosedRange<Double>?
+                {
+                    let v = try r.range(key, default: d, single: s, in: l)
+                    return v == (s == .aroundOne ? 1...1 : 0...0) ? nil : v
                 }
-                weights = []
-                for item in items {
-                    guard case .number(let v) = item.value, v >= 0 else {
-                        throw r.error(at: item, "weights", "weights must be non-negative numbers")
+                return try ColorJitter(
+                    brightness: try optional("brightness", 0.8...1.2, .aroundOne, 0...100),
+                    contrast: try optional("contrast", 0.8...1.2, .aroundOne, 0...100),
+                    saturation: try optional("saturation", 0.8...1.2, .aroundOne, 0...100),
+                    hue: try optional("hue", -18...18, .aroundZero, -360...360))
+            }
+        ),
+        (
+            "noise",
+            { r, _, _ throws(AugmentError) in
+                try GaussianNoise(
+                    std: try r.range("std", default: 5...25, single: .exact, in: 0...255),
+                    perChannel: try r.bool("per_channel", default: true))
+            }
+        ),
+        (
+            "blur",
+            { r, _, _ throws(AugmentError) in
+                try GaussianBlur(
+                    kernel: try r.int("kernel", default: 0, in: 0...255),
+                    sigma: try r.range("sigma", default: 0.1...2, single: .exact, in: 0.01...100))
+            }
+        ),
+        (
+            "cutout",
+            { r, _, _ throws(AugmentError) in
+                try Cutout(
+                    holes: try r.intRange("holes", default: 1...2, in: 0...1000),
+                    size: try r.range("size", default: 0.1...0.2, single: .exact, in: 0...1), fill: try r.eraseFill(),
+                    maskFill: try r.maskFill())
+            }
+        ),
+        (
+            "random_erasing",
+            { r, _, _ throws(AugmentError) in
+                try RandomErasing(
+                    scale: try r.range("scale", default: 0.02...0.33, single: .exact, in: 0...1),
+                    ratio: try r.range("ratio", default: 0.3...3.3, single: .exact, in: 1e-3...1e3),
+                    fill: try r.eraseFill(),
+                    maskFill: try r.maskFill())
+            }
+        ),
+        (
+            "mixup",
+            { r, _, _ throws(AugmentError) in try MixUp(alpha: try r.double("alpha", default: 1, in: 1e-3...1000)) }
+        ),
+        (
+            "cutmix",
+            { r, _, _ throws(AugmentError) in try CutMix(alpha: try r.double("alpha", default: 1, in: 1e-3...1000)) }
+        ),
+        (
+            "mosaic",
+            { r, _, _ throws(AugmentError) in
+                try Mosaic(
+                    width: try r.side("width"), height: try r.side("height"),
+                    center: try r.range("center", default: 0.25...0.75, single: .exact, in: 0...1),
+                    interpolation: try r.choice("interpolation", default: Interpolation.bilinear))
+            }
+        ),
+        (
+            "one_of",
+            { r, path, file throws(AugmentError) in
+                let choices = try nested(&r, path, file)
+                var weights: [Double]? = nil
+                if let n = r.node("weights") {
+                    guard case .array(let items) = n.value, items.count == choices.count else {
+                        throw r.error(
+                            at: n, "weights",
+                            "\"weights\" must be an array with one number per transform (\(choices.count))")
                     }
-                    weights!.append(v)
+                    weights = []
+                    for item in items {
+                        guard case .number(let v) = item.value, v >= 0 else {
+                            throw r.error(at: item, "weights", "weights must be non-negative numbers")
+                        }
+                        weights!.append(v)
+                    }
+                }
+                do throws(AugmentError) { return try OneOf(choices, weights: weights) } catch {
+                    throw r.error(at: r.node, "", error.message)
                 }
             }
-            do throws(AugmentError) { return try OneOf(choices, weights: weights) } catch { throw r.error(at: r.node, "", error.message) }
-        }),
-        ("some_of", { r, path, file throws(AugmentError) in
-            let choices = try nested(&r, path, file)
-            let n = try r.intRange("n", default: 1...choices.count, in: 0...choices.count)
-            return try SomeOf(choices, count: n)
-        }),
+        ),
+        (
+            "some_of",
+            { r, path, file throws(AugmentError) in
+                let choices = try nested(&r, path, file)
+                let n = try r.intRange("n", default: 1...choices.count, in: 0...choices.count)
+                return try SomeOf(choices, count: n)
+            }
+        ),
         ("compose", { r, path, file throws(AugmentError) in Compose(try nested(&r, path, file)) }),
     ]
 
@@ -436,12 +558,15 @@ enum TransformRegistry {
     static func geometricInterpolation(_ r: inout ParameterReader) throws(AugmentError) -> Interpolation {
         let v = try r.choice("interpolation", default: Interpolation.bilinear)
         if v == .area, let n = r.node("interpolation") {
-            throw r.error(at: n, "interpolation", "\"interpolation\" must be nearest or bilinear here (area is for resize)")
+            throw r.error(
+                at: n, "interpolation", "\"interpolation\" must be nearest or bilinear here (area is for resize)")
         }
         return v
     }
 
-    static func nested(_ r: inout ParameterReader, _ path: String, _ file: String) throws(AugmentError) -> [any Augmentation] {
+    static func nested(_ r: inout ParameterReader, _ path: String, _ file: String) throws(AugmentError)
+        -> [any Augmentation]
+    {
         guard let n = r.node("transforms") else {
             throw r.error(at: r.node, "", "needs \"transforms\": [ … ] to choose from")
         }
@@ -453,8 +578,9 @@ enum TransformRegistry {
     /// A JSON array of transform objects.
     static func list(_ n: JSONNode, path: String, file: String) throws(AugmentError) -> [any Augmentation] {
         guard case .array(let items) = n.value else {
-            throw AugmentError(.pipeline("\"transforms\" must be an array of transforms, got \(n.kind)"),
-                               at: .init(file: file, line: n.line, column: n.column, path: path))
+            throw AugmentError(
+                .pipeline("\"transforms\" must be an array of transforms, got \(n.kind)"),
+                at: .init(file: file, line: n.line, column: n.column, path: path))
         }
         var out: [any Augmentation] = []
         for (i, item) in items.enumerated() { out.append(try transform(item, path: "\(path)[\(i)]", file: file)) }
@@ -464,8 +590,9 @@ enum TransformRegistry {
     /// One transform object: {"name": …, "p": …, parameters…}.
     static func transform(_ n: JSONNode, path: String, file: String) throws(AugmentError) -> any Augmentation {
         guard case .object(let members) = n.value else {
-            throw AugmentError(.pipeline("a transform must be an object like {\"name\": \"hflip\"}, got \(n.kind)"),
-                               at: .init(file: file, line: n.line, column: n.column, path: path))
+            throw AugmentError(
+                .pipeline("a transform must be an object like {\"name\": \"hflip\"}, got \(n.kind)"),
+                at: .init(file: file, line: n.line, column: n.column, path: path))
         }
         var r = ParameterReader(members: members, node: n, path: path, owner: "transform", file: file)
         guard let nameNode = r.node("name"), case .string(let given) = nameNode.value else {
@@ -484,7 +611,7 @@ enum TransformRegistry {
         let built: any Augmentation
         do {
             built = try builder(&r, path, file)
-        } catch where error.location == nil {
+        } catch  where error.location == nil {
             throw r.error(at: n, "", error.message)  // a constructor's own check, placed at the transform
         }
         try r.finish()

@@ -49,8 +49,9 @@ public struct Sample: Sendable, Equatable {
                 throw AugmentError(.invalidSample("the mask has \(mask.channels) channels; it must have 1"))
             }
             guard mask.width == image.width, mask.height == image.height else {
-                throw AugmentError(.invalidSample(
-                    "the mask is \(mask.width)x\(mask.height) but the image is \(image.width)x\(image.height)"))
+                throw AugmentError(
+                    .invalidSample(
+                        "the mask is \(mask.width)x\(mask.height) but the image is \(image.width)x\(image.height)"))
             }
         }
         for b in boxes where !b.box.isFinite {
@@ -152,8 +153,9 @@ extension Sample {
         var labelled: [LabeledBox] = []
         labelled.reserveCapacity(boxes.count)
         for (i, values) in boxes.enumerated() {
-            labelled.append(LabeledBox(
-                encoding.decode(values, width: image.width, height: image.height), label: labels[i], tag: i))
+            labelled.append(
+                LabeledBox(
+                    encoding.decode(values, width: image.width, height: image.height), label: labels[i], tag: i))
         }
         try self.init(image: image, boxes: labelled, mask: mask)
     }

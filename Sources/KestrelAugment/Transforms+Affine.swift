@@ -31,7 +31,9 @@ func warpSample(
 func checkRange(_ name: String, _ r: ClosedRange<Double>, within limits: ClosedRange<Double>) throws(AugmentError) {
     guard r.lowerBound.isFinite, r.upperBound.isFinite, limits.contains(r.lowerBound), limits.contains(r.upperBound)
     else {
-        throw .parameter("\(name) must lie within [\(limits.lowerBound), \(limits.upperBound)], got [\(r.lowerBound), \(r.upperBound)]")
+        throw .parameter(
+            "\(name) must lie within [\(limits.lowerBound), \(limits.upperBound)], got [\(r.lowerBound), \(r.upperBound)]"
+        )
     }
 }
 
@@ -86,8 +88,9 @@ public struct Rotate: Transform {
 
     public func apply(_ angle: Double, to sample: inout Sample) {
         let (m, ow, oh) = geometry(angle: angle, width: sample.width, height: sample.height)
-        warpSample(&sample, m, width: ow, height: oh, interpolation: interpolation, border: border, fill: fill,
-                   maskFill: maskFill)
+        warpSample(
+            &sample, m, width: ow, height: oh, interpolation: interpolation, border: border, fill: fill,
+            maskFill: maskFill)
     }
 }
 
@@ -110,8 +113,12 @@ public struct Affine: Transform {
 
     public struct Parameters: Sendable, Equatable {
         public var angle: Double, tx: Double, ty: Double, scale: Double, shearX: Double, shearY: Double
-        public init(angle: Double = 0, tx: Double = 0, ty: Double = 0, scale: Double = 1, shearX: Double = 0, shearY: Double = 0) {
-            (self.angle, self.tx, self.ty, self.scale, self.shearX, self.shearY) = (angle, tx, ty, scale, shearX, shearY)
+        public init(
+            angle: Double = 0, tx: Double = 0, ty: Double = 0, scale: Double = 1, shearX: Double = 0, shearY: Double = 0
+        ) {
+            (self.angle, self.tx, self.ty, self.scale, self.shearX, self.shearY) = (
+                angle, tx, ty, scale, shearX, shearY
+            )
         }
     }
 
@@ -164,7 +171,8 @@ public struct Affine: Transform {
 
     public func apply(_ p: Parameters, to sample: inout Sample) {
         let m = Self.matrix(p, width: sample.width, height: sample.height)
-        warpSample(&sample, m, width: sample.width, height: sample.height, interpolation: interpolation,
-                   border: border, fill: fill, maskFill: maskFill)
+        warpSample(
+            &sample, m, width: sample.width, height: sample.height, interpolation: interpolation,
+            border: border, fill: fill, maskFill: maskFill)
     }
 }

@@ -1,3 +1,5 @@
+import KestrelImage
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -5,7 +7,6 @@
 #elseif canImport(Darwin)
     import Darwin
 #endif
-import KestrelImage
 
 // Photometric transforms change only the image's colour channels; boxes, mask and alpha are untouched.
 //
@@ -93,7 +94,9 @@ public struct BrightnessContrast: Transform {
         (self.brightness, self.contrast) = (brightness, contrast)
     }
 
-    public func sampleParameters(for sample: Sample, context: inout AugmentContext) -> (brightness: Double, contrast: Double) {
+    public func sampleParameters(for sample: Sample, context: inout AugmentContext) -> (
+        brightness: Double, contrast: Double
+    ) {
         (context.random.uniform(brightness), context.random.uniform(contrast))
     }
 
@@ -159,7 +162,8 @@ public struct HueSaturation: Transform {
         (self.hue, self.saturation) = (hue, saturation)
     }
 
-    public func sampleParameters(for sample: Sample, context: inout AugmentContext) -> (hue: Double, saturation: Double) {
+    public func sampleParameters(for sample: Sample, context: inout AugmentContext) -> (hue: Double, saturation: Double)
+    {
         (context.random.uniform(hue), context.random.uniform(saturation))
     }
 

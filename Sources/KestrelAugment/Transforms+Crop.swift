@@ -1,3 +1,6 @@
+import KestrelGeometry
+import KestrelImage
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -5,8 +8,6 @@
 #elseif canImport(Darwin)
     import Darwin
 #endif
-import KestrelGeometry
-import KestrelImage
 
 /// The largest side a transform may produce; keeps every size the module computes valid.
 public let maxAugmentSide = 1 << 15
@@ -197,8 +198,10 @@ public struct Resize: Transform {
     public func size(width w: Int, height h: Int) -> (Int, Int) {
         switch (width, height) {
         case let (ow?, oh?): return (ow, oh)
-        case let (ow?, nil): return (ow, min(maxAugmentSide, max(1, Int((Double(h) * Double(ow) / Double(w)).rounded()))))
-        case let (nil, oh?): return (min(maxAugmentSide, max(1, Int((Double(w) * Double(oh) / Double(h)).rounded()))), oh)
+        case let (ow?, nil):
+            return (ow, min(maxAugmentSide, max(1, Int((Double(h) * Double(ow) / Double(w)).rounded()))))
+        case let (nil, oh?):
+            return (min(maxAugmentSide, max(1, Int((Double(w) * Double(oh) / Double(h)).rounded()))), oh)
         default: return (w, h)
         }
     }

@@ -1,3 +1,6 @@
+import KestrelGeometry
+import KestrelImage
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -5,8 +8,6 @@
 #elseif canImport(Darwin)
     import Darwin
 #endif
-import KestrelGeometry
-import KestrelImage
 
 /// What erased pixels become.
 public enum EraseFill: Sendable, Equatable {

@@ -19,9 +19,10 @@ func fitted(_ partner: Sample, width: Int, height: Int, channels: Int) -> Sample
 
 /// A mask for `sample`: its own, or all-ignore when it has none.
 func maskOrIgnore(_ sample: Sample) -> Image {
-    sample.mask ?? Image.build(width: sample.width, height: sample.height, channels: 1) {
-        $0.update(repeating: 255, count: sample.width * sample.height)
-    }
+    sample.mask
+        ?? Image.build(width: sample.width, height: sample.height, channels: 1) {
+            $0.update(repeating: 255, count: sample.width * sample.height)
+        }
 }
 
 /// `λ·a + (1 − λ)·b` for soft labels of the same length; otherwise `a`.
@@ -197,9 +198,12 @@ public struct Mosaic: Transform {
             (PixelRect(x: 0, y: cy, width: cx, height: h - cy), true, false),
             (PixelRect(x: cx, y: cy, width: w - cx, height: h - cy), false, false),
         ]
-        var canvas = Image.build(width: w, height: h, channels: channels) { $0.update(repeating: 0, count: w * h * channels) }
+        var canvas = Image.build(width: w, height: h, channels: channels) {
+            $0.update(repeating: 0, count: w * h * channels)
+        }
         let anyMask = tiles.contains { $0.mask != nil }
-        var mask: Image? = anyMask ? Image.build(width: w, height: h, channels: 1) { $0.update(repeating: 255, count: w * h) } : nil
+        var mask: Image? =
+            anyMask ? Image.build(width: w, height: h, channels: 1) { $0.update(repeating: 255, count: w * h) } : nil
         var boxes: [LabeledBox] = []
         var label: [Double]? = nil
         for (k, tile) in tiles.enumerated() where k < quadrants.count {
@@ -211,12 +215,15 @@ public struct Mosaic: Transform {
             let rw = min(maxAugmentSide, max(q.width, Int((Double(t.width) * s).rounded())))
             let rh = min(maxAugmentSide, max(q.height, Int((Double(t.height) * s).rounded())))
             resizeSample(&t, width: rw, height: rh, interpolation: interpolation)
-            let window = PixelRect(x: right ? rw - q.width : 0, y: bottom ? rh - q.height : 0, width: q.width, height: q.height)
+            let window = PixelRect(
+                x: right ? rw - q.width : 0, y: bottom ? rh - q.height : 0, width: q.width, height: q.height)
             cropSample(&t, window, border: .constant, fill: .black, maskFill: 255)
             FilterKernels.place(&canvas, t.image, x: q.x, y: q.y)
             if mask != nil { FilterKernels.place(&mask!, maskOrIgnore(t), x: q.x, y: q.y) }
             for var b in t.boxes {
-                b.box = BoxXYXY(x1: b.box.x1 + Double(q.x), y1: b.box.y1 + Double(q.y), x2: b.box.x2 + Double(q.x), y2: b.box.y2 + Double(q.y))
+                b.box = BoxXYXY(
+                    x1: b.box.x1 + Double(q.x), y1: b.box.y1 + Double(q.y), x2: b.box.x2 + Double(q.x),
+                    y2: b.box.y2 + Double(q.y))
                 boxes.append(b)
             }
             let share = Double(q.width * q.height) / Double(w * h)

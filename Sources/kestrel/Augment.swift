@@ -55,7 +55,9 @@ struct Augment: ParsableCommand {
     func validate() throws {
         guard (1...100_000).contains(copies) else { throw ValidationError("--copies must be 1...100000") }
         guard threads >= 0 else { throw ValidationError("--threads must be 0 (all cores) or more") }
-        guard ["same", "png", "jpg", "jpeg"].contains(format) else { throw ValidationError("--format must be same, png or jpg") }
+        guard ["same", "png", "jpg", "jpeg"].contains(format) else {
+            throw ValidationError("--format must be same, png or jpg")
+        }
         guard (1...100).contains(quality) else { throw ValidationError("--quality must be 1...100") }
         guard (masks == nil) == (maskOutput == nil) else {
             throw ValidationError("--masks and --mask-output go together")
@@ -107,17 +109,25 @@ struct Augment: ParsableCommand {
         }
         let rate = Double(report.written) / max(report.seconds, 1e-9)
         if outputOptions.json {
-            Console.out(JSON.object([
-                ("inputs", .int(files.count)), ("copies", .int(copies)), ("written", .int(report.written)),
-                ("failed", .array(report.failures.map { .object([("path", .string($0.path)), ("error", .string($0.message))]) })),
-                ("boxes_in", .int(report.boxesIn)), ("boxes_out", .int(report.boxesOut)),
-                ("seconds", .double(round6(report.seconds))), ("images_per_second", .double(round6(rate))),
-                ("seed", .int(Int(truncatingIfNeeded: seed))), ("threads", .int(workers)),
-                ("output", .string(output)), ("preview", preview.map { .string($0) } ?? .null),
-            ]).text)
+            Console.out(
+                JSON.object([
+                    ("inputs", .int(files.count)), ("copies", .int(copies)), ("written", .int(report.written)),
+                    (
+                        "failed",
+                        .array(
+                            report.failures.map {
+                                .object([("path", .string($0.path)), ("error", .string($0.message))])
+                            })
+                    ),
+                    ("boxes_in", .int(report.boxesIn)), ("boxes_out", .int(report.boxesOut)),
+                    ("seconds", .double(round6(report.seconds))), ("images_per_second", .double(round6(rate))),
+                    ("seed", .int(Int(truncatingIfNeeded: seed))), ("threads", .int(workers)),
+                    ("output", .string(output)), ("preview", preview.map { .string($0) } ?? .null),
+                ]).text)
         } else {
             var line = "augmented \(files.count - report.failures.count) of \(files.count) images × \(copies) "
-            line += "= \(report.written) files in \(fixed(report.seconds, 2)) s (\(fixed(rate, 1)) images/s, \(workers) threads) → \(output)"
+            line +=
+                "= \(report.written) files in \(fixed(report.seconds, 2)) s (\(fixed(rate, 1)) images/s, \(workers) threads) → \(output)"
             if !report.failures.isEmpty { line += "; \(report.failures.count) failed" }
             Console.out(line)
             if let preview { Console.out("preview: \(preview)") }

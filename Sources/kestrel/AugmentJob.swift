@@ -163,7 +163,8 @@ final class AugmentJob: @unchecked Sendable {
                         let rate = Double(done) / max(elapsed, 1e-9)
                         let eta = Double(total - done) / max(rate, 1e-9)
                         Console.progress(
-                            "\(done)/\(total) images · \(fixed(rate * Double(copies), 1)) copies/s · ETA \(fixed(eta, 0)) s")
+                            "\(done)/\(total) images · \(fixed(rate * Double(copies), 1)) copies/s · ETA \(fixed(eta, 0)) s"
+                        )
                     }
                 }
             }
@@ -197,13 +198,17 @@ final class AugmentJob: @unchecked Sendable {
             do throws(AugmentError) {
                 out = try pipeline.augment(sample, seed: seed, index: i, copy: k, partners: partners)
             } catch {
-                return .failure(Failure(path: (inputRoot as NSString).appendingPathComponent(rel), message: error.description))
+                return .failure(
+                    Failure(path: (inputRoot as NSString).appendingPathComponent(rel), message: error.description))
             }
             let path = (outputRoot as NSString).appendingPathComponent(outputName(rel, copy: k, forMask: false))
             do {
                 try write(out.image, to: path)
                 if let maskOutputRoot, let mask = out.mask {
-                    try write(mask, to: (maskOutputRoot as NSString).appendingPathComponent(outputName(rel, copy: k, forMask: true)))
+                    try write(
+                        mask,
+                        to: (maskOutputRoot as NSString).appendingPathComponent(outputName(rel, copy: k, forMask: true))
+                    )
                 }
             } catch let failure as FailureError {
                 return .failure(failure.failure)
@@ -269,7 +274,8 @@ struct DiskPartners: PartnerSource {
         }
         var mask: Image? = nil
         if let maskRoot {
-            let maskPath = (maskRoot as NSString).appendingPathComponent((rel as NSString).deletingPathExtension + ".png")
+            let maskPath = (maskRoot as NSString).appendingPathComponent(
+                (rel as NSString).deletingPathExtension + ".png")
             do throws(ImageError) {
                 let m = try Image(contentsOfFile: maskPath)
                 mask = m.channels == 1 ? m : try m.converted(toChannels: 1)

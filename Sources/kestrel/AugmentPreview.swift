@@ -63,8 +63,9 @@ enum ContactSheet {
         }
         for b in s.boxes {
             let colour = palette[((b.label % palette.count) + palette.count) % palette.count]
-            outline(&image, x1: Int(b.box.x1.rounded()), y1: Int(b.box.y1.rounded()), x2: Int(b.box.x2.rounded()) - 1,
-                    y2: Int(b.box.y2.rounded()) - 1, colour: colour)
+            outline(
+                &image, x1: Int(b.box.x1.rounded()), y1: Int(b.box.y1.rounded()), x2: Int(b.box.x2.rounded()) - 1,
+                y2: Int(b.box.y2.rounded()) - 1, colour: colour)
         }
         return image
     }

@@ -44,8 +44,10 @@ struct BenchAugment: ParsableCommand {
             ("pipeline (5 transforms)", Compose(pipeline)),
             ("VerticalFlip", VerticalFlip()),
             ("Rot90", try Rot90(turns: [1, 2, 3])),
-            ("Affine (rotate, scale, shear, translate)",
-             try Affine(degrees: -15...15, translate: (0.1, 0.1), scale: 0.9...1.1, shearX: -10...10)),
+            (
+                "Affine (rotate, scale, shear, translate)",
+                try Affine(degrees: -15...15, translate: (0.1, 0.1), scale: 0.9...1.1, shearX: -10...10)
+            ),
             ("RandomCrop (80%)", try RandomCrop()),
             ("RandomResizedCrop", try RandomResizedCrop()),
             ("Resize nearest (2/3)", try Resize(width: size * 2 / 3, height: size * 2 / 3, interpolation: .nearest)),
@@ -76,7 +78,8 @@ struct BenchAugment: ParsableCommand {
             Console.error("error: \(error)")
             throw ExitCode(1)
         }
-        let input = try Sample(image: try Resize(width: size, height: size, interpolation: .area)(Sample(image: photo)).image)
+        let input = try Sample(
+            image: try Resize(width: size, height: size, interpolation: .area)(Sample(image: photo)).image)
         let partnerPhotos = InMemoryPartners([input, try HorizontalFlip()(input), try VerticalFlip()(input), input])
         let label = "\(size)x\(size) RGB uint8"
         for (name, augmentation) in try Self.cases(size: size) {
@@ -94,10 +97,15 @@ struct BenchAugment: ParsableCommand {
             }
             let rates = seconds.map { 1 / $0 }
             if options.output.json {
-                Console.out(benchRecord(suite: "augment", work: name, size: label, threads: 1, values: rates,
-                                        unit: "images/s", extra: guardInfo).text)
+                Console.out(
+                    benchRecord(
+                        suite: "augment", work: name, size: label, threads: 1, values: rates,
+                        unit: "images/s", extra: guardInfo
+                    ).text)
             } else {
-                Console.out("\(name) · \(label): \(fixed(median(rates), 0)) images/s (min \(fixed(rates.min()!, 0)), max \(fixed(rates.max()!, 0)))")
+                Console.out(
+                    "\(name) · \(label): \(fixed(median(rates), 0)) images/s (min \(fixed(rates.min()!, 0)), max \(fixed(rates.max()!, 0)))"
+                )
             }
         }
     }

@@ -46,7 +46,8 @@ import _KestrelTestSupport
     @Test func rotationBy90MatchesQuarterTurnForPixelsBoxesAndMasks() throws {
         let image = try TestImages.photo(width: 36, height: 36, seed: 4)
         let mask = try TestImages.labels(width: 36, height: 36, seed: 4)
-        var a = try Sample(image: image, boxes: [LabeledBox(BoxXYXY(x1: 10, y1: 5, x2: 30, y2: 25), label: 1)], mask: mask)
+        var a = try Sample(
+            image: image, boxes: [LabeledBox(BoxXYXY(x1: 10, y1: 5, x2: 30, y2: 25), label: 1)], mask: mask)
         var b = a
         try Rotate().apply(90, to: &a)
         try Rot90(turns: [1]).apply(1, to: &b)
@@ -98,7 +99,8 @@ import _KestrelTestSupport
         #expect(s.boxes[0].box == BoxXYXY(x1: 0, y1: 10, x2: 20, y2: 40))
         #expect(s.boxes[0].visibility == 600.0 / 1600.0)
         // The policy drops it at 0.4 and keeps it at 0.3; a box entirely outside is always dropped.
-        var strict = try sample(100, 100, [BoxXYXY(x1: 10, y1: 10, x2: 50, y2: 50), BoxXYXY(x1: 80, y1: 80, x2: 90, y2: 90)])
+        var strict = try sample(
+            100, 100, [BoxXYXY(x1: 10, y1: 10, x2: 50, y2: 50), BoxXYXY(x1: 80, y1: 80, x2: 90, y2: 90)])
         var loose = strict
         let crop = try Crop(x: 30, y: 0, width: 40, height: 40)
         var context = AugmentContext(random: AugmentRandom(seed: 0, index: 0), boxPolicy: BoxPolicy(minVisibility: 0.4))
@@ -174,7 +176,9 @@ import _KestrelTestSupport
         }
         // YOLO: centre (0.2, 0.6), size (0.2, 0.4) of a 100×50 image.
         let yolo = BoxEncoding.yolo.encode(box, width: 100, height: 50)
-        #expect(abs(yolo.0 - 0.2) < 1e-12 && abs(yolo.1 - 0.6) < 1e-12 && abs(yolo.2 - 0.2) < 1e-12 && abs(yolo.3 - 0.4) < 1e-12)
+        #expect(
+            abs(yolo.0 - 0.2) < 1e-12 && abs(yolo.1 - 0.6) < 1e-12 && abs(yolo.2 - 0.2) < 1e-12
+                && abs(yolo.3 - 0.4) < 1e-12)
         let coco = BoxEncoding.coco.encode(box, width: 100, height: 50)
         #expect(coco.0 == 10 && coco.1 == 20 && coco.2 == 20 && coco.3 == 20)
     }

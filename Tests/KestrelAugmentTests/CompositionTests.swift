@@ -33,7 +33,9 @@ struct Mark: Transform {
 
     @Test func probabilityIsRespected() throws {
         var runs = 0
-        for seed in 0..<2000 as Range<UInt64> where try trace(RandomApply(Mark(id: 1), p: 0.3), seed: seed) == 1 { runs += 1 }
+        for seed in 0..<2000 as Range<UInt64> where try trace(RandomApply(Mark(id: 1), p: 0.3), seed: seed) == 1 {
+            runs += 1
+        }
         #expect(abs(Double(runs) / 2000 - 0.3) < 0.04)
     }
 
@@ -64,8 +66,10 @@ struct Mark: Transform {
         let image = try TestImages.photo(width: 24, height: 24, seed: 1)
         let rotate = try Rotate()
         // (Brightness 1 and a same-size resize change no pixel; Brightness draws a number, Resize does not.)
-        let a = try Pipeline([try Resize(width: 24, height: 24), rotate]).augment(try Sample(image: image), seed: 3, index: 4)
-        let b = try Pipeline([try Brightness(factor: 1...1), rotate]).augment(try Sample(image: image), seed: 3, index: 4)
+        let a = try Pipeline([try Resize(width: 24, height: 24), rotate]).augment(
+            try Sample(image: image), seed: 3, index: 4)
+        let b = try Pipeline([try Brightness(factor: 1...1), rotate]).augment(
+            try Sample(image: image), seed: 3, index: 4)
         let c = try Pipeline([rotate, rotate]).augment(try Sample(image: image), seed: 3, index: 4)
         let same = a.image == b.image
         let different = a.image != c.image

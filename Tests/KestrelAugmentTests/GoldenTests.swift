@@ -31,9 +31,15 @@ import _KestrelTestSupport
             var numbers: [String: Double] = [:]
             var strings: [String: String] = [:]
             for (k, v) in raw {
-                if let b = v as? Bool { numbers[k] = b ? 1 : 0 } else if let d = v as? Double { numbers[k] = d }
-                else if let s = v as? String { strings[k] = s }
-                else if let a = v as? [Double] { for (i, x) in a.enumerated() { numbers["\(k)\(i)"] = x } }
+                if let b = v as? Bool {
+                    numbers[k] = b ? 1 : 0
+                } else if let d = v as? Double {
+                    numbers[k] = d
+                } else if let s = v as? String {
+                    strings[k] = s
+                } else if let a = v as? [Double] {
+                    for (i, x) in a.enumerated() { numbers["\(k)\(i)"] = x }
+                }
             }
             return Case(
                 name: c["name"] as! String, file: c["file"] as! String, tolerance: c["tolerance"] as! Int,
@@ -96,8 +102,9 @@ import _KestrelTestSupport
         let input = try Image(contentsOfFile: Fixtures.path("augment/input.png"))
         let expected = try Image(contentsOfFile: Fixtures.path("augment/" + c.file))
         let got = try Self.run(c, on: input)
-        try #require(got.width == expected.width && got.height == expected.height && got.channels == 3,
-                     "\(c.name): got \(got.width)x\(got.height), expected \(expected.width)x\(expected.height)")
+        try #require(
+            got.width == expected.width && got.height == expected.height && got.channels == 3,
+            "\(c.name): got \(got.width)x\(got.height), expected \(expected.width)x\(expected.height)")
         var worst = 0
         var exact = 0
         var worstAt = 0
@@ -111,8 +118,9 @@ import _KestrelTestSupport
         }
         let fraction = Double(exact) / Double(got.pixels.count)
         let px = worstAt / 3
-        #expect(worst <= c.tolerance,
-                "\(c.name): max difference \(worst) at x \(px % got.width), y \(px / got.width), channel \(worstAt % 3)")
+        #expect(
+            worst <= c.tolerance,
+            "\(c.name): max difference \(worst) at x \(px % got.width), y \(px / got.width), channel \(worstAt % 3)")
         #expect(fraction >= c.minExact, "\(c.name): only \(fraction) of the samples match exactly")
     }
 }

@@ -31,7 +31,8 @@ import _KestrelTestSupport
         func at(_ x: Int, _ y: Int) -> Double {
             x >= 0 && y >= 0 && x < image.width && y < image.height ? Double(image[x, y, c]) : 0
         }
-        return (at(x0, y0) * (1 - fx) + at(x0 + 1, y0) * fx) * (1 - fy) + (at(x0, y0 + 1) * (1 - fx) + at(x0 + 1, y0 + 1) * fx) * fy
+        return (at(x0, y0) * (1 - fx) + at(x0 + 1, y0) * fx) * (1 - fy)
+            + (at(x0, y0 + 1) * (1 - fx) + at(x0 + 1, y0 + 1) * fx) * fy
     }
 
     @Test(arguments: [1, 2, 3] as [UInt64])
@@ -52,7 +53,9 @@ import _KestrelTestSupport
                 let dy = Double(y) - cy
                 let sx = cx + cos(t) * dx - sin(t) * dy
                 let sy = cy + sin(t) * dx + cos(t) * dy
-                for c in 0..<3 { worst = max(worst, abs(slowBilinear(image, at: sx, sy, c) - Double(s.image[x, y, c]))) }
+                for c in 0..<3 {
+                    worst = max(worst, abs(slowBilinear(image, at: sx, sy, c) - Double(s.image[x, y, c])))
+                }
             }
         }
         // 1/256-pixel positions and two roundings: within 1.5 grey levels of exact.
@@ -65,7 +68,8 @@ import _KestrelTestSupport
         let rgba = try rgb.converted(toChannels: 4)
         let transforms: [any Augmentation] = [
             try Rotate(degrees: -60...60, border: .reflect), try Affine(scale: 0.5...2, shearX: -20...20),
-            try Hue(degrees: -180...180), try HueSaturation(hue: -90...90, saturation: 0...2), try Saturation(factor: 0...3),
+            try Hue(degrees: -180...180), try HueSaturation(hue: -90...90, saturation: 0...2),
+            try Saturation(factor: 0...3),
             try BrightnessContrast(brightness: 0.5...1.5, contrast: 0.2...2),
         ]
         for t in transforms {

@@ -20,8 +20,12 @@ import _KestrelTestSupport
                 ("rotate", try Rotate(degrees: -180...180, interpolation: .nearest, fill: PixelFill(9), maskFill: 9)),
                 ("rotate reflect", try Rotate(interpolation: .nearest, border: .reflect)),
                 ("rotate expand", try Rotate(interpolation: .nearest, fill: PixelFill(9), maskFill: 9, expand: true)),
-                ("affine", try Affine(degrees: -20...20, translate: (0.2, 0.2), scale: 0.7...1.3, shearX: -15...15,
-                                      interpolation: .nearest, fill: PixelFill(9), maskFill: 9)),
+                (
+                    "affine",
+                    try Affine(
+                        degrees: -20...20, translate: (0.2, 0.2), scale: 0.7...1.3, shearX: -15...15,
+                        interpolation: .nearest, fill: PixelFill(9), maskFill: 9)
+                ),
                 ("random crop", try RandomCrop(width: 30, height: 50, fill: PixelFill(9), maskFill: 9)),
                 ("random resized crop", try RandomResizedCrop(width: 20, height: 20, interpolation: .nearest)),
                 ("resize", try Resize(width: 70, height: 20, interpolation: .nearest)),
@@ -75,10 +79,12 @@ import _KestrelTestSupport
 
     @Test func photometricTransformsLeaveMasksAndBoxesAlone() throws {
         let base = try Sample(
-            image: TestImages.photo(width: 30, height: 20, seed: 1), boxes: [LabeledBox(BoxXYXY(x1: 1, y1: 2, x2: 3, y2: 4), label: 2)],
+            image: TestImages.photo(width: 30, height: 20, seed: 1),
+            boxes: [LabeledBox(BoxXYXY(x1: 1, y1: 2, x2: 3, y2: 4), label: 2)],
             mask: TestImages.labels(width: 30, height: 20, seed: 1))
         let photometric: [any Augmentation] = [
-            try Brightness(), try Contrast(), try BrightnessContrast(), try Saturation(), try Hue(), try HueSaturation(),
+            try Brightness(), try Contrast(), try BrightnessContrast(), try Saturation(), try Hue(),
+            try HueSaturation(),
             try Gamma(), Grayscale(), try ColorJitter(), try GaussianNoise(), try GaussianBlur(),
         ]
         for t in photometric {

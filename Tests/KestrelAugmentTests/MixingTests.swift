@@ -5,8 +5,10 @@ import Testing
 import _KestrelTestSupport
 
 @Suite struct MixingTests {
-    func flat(_ value: UInt8, _ w: Int = 40, _ h: Int = 20, boxes: [BoxXYXY] = [], label: Int, classes: [Double]? = nil,
-              maskValue: UInt8? = nil) throws -> Sample {
+    func flat(
+        _ value: UInt8, _ w: Int = 40, _ h: Int = 20, boxes: [BoxXYXY] = [], label: Int, classes: [Double]? = nil,
+        maskValue: UInt8? = nil
+    ) throws -> Sample {
         try Sample(
             image: try Image(width: w, height: h, channels: 3, fill: value),
             boxes: boxes.map { LabeledBox($0, label: label) },
@@ -16,7 +18,8 @@ import _KestrelTestSupport
     @Test func mixupBlendsPixelsKeepsBothBoxSetsAndMixesLabels() throws {
         var a = try flat(200, boxes: [BoxXYXY(x1: 1, y1: 1, x2: 5, y2: 5)], label: 1, classes: [1, 0], maskValue: 1)
         // The partner is twice as large: it is resized to 40×20 and its box scaled by ½.
-        let b = try flat(100, 80, 40, boxes: [BoxXYXY(x1: 10, y1: 10, x2: 30, y2: 20)], label: 2, classes: [0, 1], maskValue: 2)
+        let b = try flat(
+            100, 80, 40, boxes: [BoxXYXY(x1: 10, y1: 10, x2: 30, y2: 20)], label: 2, classes: [0, 1], maskValue: 2)
         try MixUp().apply(MixUp.Parameters(lambda: 0.25, partner: b), to: &a)
         #expect(Set(a.image.pixels) == [125])  // 0.25·200 + 0.75·100
         #expect(a.boxes.map(\.label) == [1, 2])
@@ -27,8 +30,9 @@ import _KestrelTestSupport
 
     @Test func cutmixPastesPixelsMaskAndClippedBoxes() throws {
         var a = try flat(200, boxes: [BoxXYXY(x1: 0, y1: 0, x2: 20, y2: 20)], label: 1, classes: [1, 0], maskValue: 1)
-        let b = try flat(50, boxes: [BoxXYXY(x1: 15, y1: 5, x2: 25, y2: 15), BoxXYXY(x1: 30, y1: 0, x2: 40, y2: 4)],
-                         label: 2, classes: [0, 1])
+        let b = try flat(
+            50, boxes: [BoxXYXY(x1: 15, y1: 5, x2: 25, y2: 15), BoxXYXY(x1: 30, y1: 0, x2: 40, y2: 4)],
+            label: 2, classes: [0, 1])
         let rect = PixelRect(x: 10, y: 0, width: 20, height: 10)
         try CutMix().apply(CutMix.Parameters(rect: rect, partner: b), to: &a)
         for y in 0..<20 {
@@ -60,11 +64,13 @@ import _KestrelTestSupport
 
     @Test func mosaicTilesFourImagesAroundTheCentre() throws {
         let tiles = try (0..<4).map {
-            try flat(UInt8(10 * ($0 + 1)), 20, 10, boxes: [BoxXYXY(x1: 0, y1: 0, x2: 20, y2: 10)], label: $0,
-                     classes: [$0 == 0 ? 1 : 0, $0 == 0 ? 0 : 1], maskValue: UInt8($0))
+            try flat(
+                UInt8(10 * ($0 + 1)), 20, 10, boxes: [BoxXYXY(x1: 0, y1: 0, x2: 20, y2: 10)], label: $0,
+                classes: [$0 == 0 ? 1 : 0, $0 == 0 ? 0 : 1], maskValue: UInt8($0))
         }
         var s = tiles[0]
-        try Mosaic().apply(Mosaic.Parameters(cx: 10, cy: 5, width: 20, height: 10, partners: Array(tiles[1...])), to: &s)
+        try Mosaic().apply(
+            Mosaic.Parameters(cx: 10, cy: 5, width: 20, height: 10, partners: Array(tiles[1...])), to: &s)
         // Centre in the middle: every tile is scaled by ½ and fills its quadrant.
         #expect(s.width == 20 && s.height == 10)
         let quadrants = [(0, 0), (10, 0), (0, 5), (10, 5)]
@@ -91,7 +97,8 @@ import _KestrelTestSupport
         let samples = try (0..<3).map { try flat(UInt8($0 * 100), label: $0) }
         let partners = InMemoryPartners(samples)
         for seed in 0..<30 as Range<UInt64> {
-            var context = AugmentContext(random: AugmentRandom(seed: seed, index: 1), partners: partners, sampleIndex: 1)
+            var context = AugmentContext(
+                random: AugmentRandom(seed: seed, index: 1), partners: partners, sampleIndex: 1)
             let p = try MixUp().sampleParameters(for: samples[1], context: &context)
             #expect(p.partner.image.pixels[0] != 100)
         }

@@ -23,7 +23,8 @@ import _KestrelTestSupport
     @Test(arguments: allNames)
     func everyTransformWorksWithDefaults(name: String) throws {
         let pipeline = try Pipeline(json: #"{"transforms": [{"name": "\#(name)"}]}"#)
-        let partners = InMemoryPartners(try (0..<3).map { try Sample(image: TestImages.photo(width: 30, height: 20, seed: $0)) })
+        let partners = InMemoryPartners(
+            try (0..<3).map { try Sample(image: TestImages.photo(width: 30, height: 20, seed: $0)) })
         let out = try pipeline.augment(try partners.sample(at: 0), seed: 1, index: 0, partners: partners)
         #expect(out.width > 0)
     }
@@ -42,10 +43,12 @@ import _KestrelTestSupport
                 let partners = InMemoryPartners([sample, sample])
                 for seed in 0..<3 as Range<UInt64> {
                     let out = try pipeline.augment(sample, seed: seed, index: 0, partners: partners)
-                    #expect(out.mask?.width == out.width && out.mask?.height == out.height, "\(name) \(w)x\(h)x\(channels)")
+                    #expect(
+                        out.mask?.width == out.width && out.mask?.height == out.height, "\(name) \(w)x\(h)x\(channels)")
                     #expect(out.image.channels == channels)
                     for b in out.boxes {
-                        #expect(b.box.x1 >= 0 && b.box.y1 >= 0 && b.box.x2 <= Double(out.width) + 1e-9
+                        #expect(
+                            b.box.x1 >= 0 && b.box.y1 >= 0 && b.box.x2 <= Double(out.width) + 1e-9
                                 && b.box.y2 <= Double(out.height) + 1e-9 && !b.box.isEmpty, "\(name): \(b.box)")
                     }
                 }
@@ -75,32 +78,44 @@ import _KestrelTestSupport
     }
 
     @Test func singleNumbersFollowTheDocumentedConventions() throws {
-        let p = try Pipeline(json: """
-            {"transforms": [{"name": "brightness", "factor": 0.3}, {"name": "rotate", "degrees": 15},
-                            {"name": "noise", "std": 7}, {"name": "affine", "scale": 0.1, "translate": 0.2, "shear": 5}]}
-            """)
+        let p = try Pipeline(
+            json: """
+                {"transforms": [{"name": "brightness", "factor": 0.3}, {"name": "rotate", "degrees": 15},
+                                {"name": "noise", "std": 7}, {"name": "affine", "scale": 0.1, "translate": 0.2, "shear": 5}]}
+                """)
         #expect((p.root.steps[0] as? Brightness)?.factor == 0.7...1.3)
         #expect((p.root.steps[1] as? Rotate)?.degrees == -15...15)
         #expect((p.root.steps[2] as? GaussianNoise)?.std == 7...7)
         let affine = try #require(p.root.steps[3] as? Affine)
-        #expect(affine.scale == 0.9...1.1 && affine.translate.x == 0.2 && affine.translate.y == 0.2 && affine.shearX == -5...5)
+        #expect(
+            affine.scale == 0.9...1.1 && affine.translate.x == 0.2 && affine.translate.y == 0.2
+                && affine.shearX == -5...5)
     }
 
     @Test func errorsAreLocated() throws {
         // A bad value: line 3, column 38 is where "thirty" starts.
-        var e = try #require(error("""
-            {"transforms": [
-              {"name": "hflip"},
-              {"name": "rotate", "degrees": "thirty"}
-            ]}
-            """))
-        #expect(e.description == #"pipe.json:3:33: transforms[1].degrees: rotate: "degrees" must be a number or [low, high], got a string"#)
+        var e = try #require(
+            error(
+                """
+                {"transforms": [
+                  {"name": "hflip"},
+                  {"name": "rotate", "degrees": "thirty"}
+                ]}
+                """))
+        #expect(
+            e.description
+                == #"pipe.json:3:33: transforms[1].degrees: rotate: "degrees" must be a number or [low, high], got a string"#
+        )
 
         e = try #require(error(#"{"transforms": [{"name": "rotat"}]}"#))
-        #expect(e.description.hasPrefix(#"pipe.json:1:26: transforms[0].name: transform: unknown transform "rotat" (did you mean "rotate"?)"#))
+        #expect(
+            e.description.hasPrefix(
+                #"pipe.json:1:26: transforms[0].name: transform: unknown transform "rotat" (did you mean "rotate"?)"#))
 
         e = try #require(error(#"{"transforms": [{"name": "rotate", "degree": 10}]}"#))
-        #expect(e.description.hasPrefix(#"pipe.json:1:36: transforms[0].degree: rotate: unknown parameter "degree" (did you mean "degrees"?)"#))
+        #expect(
+            e.description.hasPrefix(
+                #"pipe.json:1:36: transforms[0].degree: rotate: unknown parameter "degree" (did you mean "degrees"?)"#))
 
         e = try #require(error(#"{"transforms": [{"name": "brightness", "factor": [1.5, 0.5]}]}"#))
         #expect(e.description.contains("low 1.5 is above high 0.5"))
@@ -122,7 +137,8 @@ import _KestrelTestSupport
     }
 
     @Test func theReadmeDocumentsEveryTransform() throws {
-        let doc = try String(contentsOfFile: Fixtures.root.appendingPathComponent("docs/augment.md").path, encoding: .utf8)
+        let doc = try String(
+            contentsOfFile: Fixtures.root.appendingPathComponent("docs/augment.md").path, encoding: .utf8)
         for name in Self.allNames + ["one_of", "some_of", "compose"] {
             #expect(doc.contains("`\(name)`"), "docs/augment.md does not mention \(name)")
         }

@@ -73,13 +73,17 @@ import _KestrelTestSupport
     /// A pipeline with every kind of randomness, run on a few samples one thread at a time and on four
     /// threads in a different order: the bytes must be identical.
     @Test func outputIsIndependentOfThreadsAndOrder() throws {
-        let samples = try (0..<8).map { try Sample(image: TestImages.photo(width: 40 + $0, height: 30, seed: UInt64($0))) }
+        let samples = try (0..<8).map {
+            try Sample(image: TestImages.photo(width: 40 + $0, height: 30, seed: UInt64($0)))
+        }
         let partners = InMemoryPartners(samples)
         let pipeline = Pipeline([
             try RandomApply(HorizontalFlip(), p: 0.5), try Rotate(), try BrightnessContrast(), try HueSaturation(),
             try GaussianNoise(), try Cutout(fill: .random), try OneOf([try MixUp(), try CutMix()]),
         ])
-        let serial = try samples.indices.map { try pipeline.augment(samples[$0], seed: 11, index: $0, partners: partners) }
+        let serial = try samples.indices.map {
+            try pipeline.augment(samples[$0], seed: 11, index: $0, partners: partners)
+        }
         let results = ResultBox(count: samples.count)
         DispatchQueue.concurrentPerform(iterations: 4) { worker in
             for i in stride(from: samples.count - 1 - worker, through: 0, by: -4) {

@@ -8,16 +8,20 @@ import _KestrelTestSupport
     func dataset() throws -> (URL, URL, URL) {
         let dir = try Fixtures.temporaryDirectory("kestrel-augment")
         let input = dir.appendingPathComponent("in")
-        try FileManager.default.createDirectory(at: input.appendingPathComponent("sub"), withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: Fixtures.path("augment/input.png"), toPath: input.appendingPathComponent("a.png").path)
-        try FileManager.default.copyItem(atPath: Fixtures.path("images/jpeg_444.jpg"), toPath: input.appendingPathComponent("sub/b.jpg").path)
-        try FileManager.default.copyItem(atPath: Fixtures.path("augment/hue_30.png"), toPath: input.appendingPathComponent("c.png").path)
+        try FileManager.default.createDirectory(
+            at: input.appendingPathComponent("sub"), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(
+            atPath: Fixtures.path("augment/input.png"), toPath: input.appendingPathComponent("a.png").path)
+        try FileManager.default.copyItem(
+            atPath: Fixtures.path("images/jpeg_444.jpg"), toPath: input.appendingPathComponent("sub/b.jpg").path)
+        try FileManager.default.copyItem(
+            atPath: Fixtures.path("augment/hue_30.png"), toPath: input.appendingPathComponent("c.png").path)
         let pipeline = dir.appendingPathComponent("pipe.json")
         try """
-            {"transforms": [{"name": "hflip", "p": 0.5}, {"name": "rotate", "degrees": 30},
-                            {"name": "hue_saturation"}, {"name": "cutout", "holes": 2, "size": 0.2},
-                            {"name": "mixup", "p": 0.5}]}
-            """.write(to: pipeline, atomically: true, encoding: .utf8)
+        {"transforms": [{"name": "hflip", "p": 0.5}, {"name": "rotate", "degrees": 30},
+                        {"name": "hue_saturation"}, {"name": "cutout", "holes": 2, "size": 0.2},
+                        {"name": "mixup", "p": 0.5}]}
+        """.write(to: pipeline, atomically: true, encoding: .utf8)
         return (dir, input, pipeline)
     }
 
@@ -38,25 +42,34 @@ import _KestrelTestSupport
         defer { try? FileManager.default.removeItem(at: dir) }
         let one = dir.appendingPathComponent("one")
         let two = dir.appendingPathComponent("two")
-        var r = try KestrelCLI.run(["augment", "--pipeline", pipeline.path, "--input", input.path, "--output", one.path,
-                                    "--copies", "3", "--seed", "7", "--threads", "1", "--json"])
+        var r = try KestrelCLI.run([
+            "augment", "--pipeline", pipeline.path, "--input", input.path, "--output", one.path,
+            "--copies", "3", "--seed", "7", "--threads", "1", "--json",
+        ])
         #expect(r.status == 0, "\(r.stderr)")
         let summary = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
         #expect(summary?["inputs"] as? Int == 3)
         #expect(summary?["written"] as? Int == 9)
         #expect((summary?["failed"] as? [Any])?.isEmpty == true)
-        r = try KestrelCLI.run(["augment", "--pipeline", pipeline.path, "--input", input.path, "--output", two.path,
-                                "--copies", "3", "--seed", "7", "--threads", "3"])
+        r = try KestrelCLI.run([
+            "augment", "--pipeline", pipeline.path, "--input", input.path, "--output", two.path,
+            "--copies", "3", "--seed", "7", "--threads", "3",
+        ])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stderr.isEmpty)  // no progress line when stderr is not a terminal
         let a = try bytes(one)
-        #expect(Set(a.keys) == ["a_0.png", "a_1.png", "a_2.png", "c_0.png", "c_1.png", "c_2.png",
-                                "sub/b_0.jpg", "sub/b_1.jpg", "sub/b_2.jpg"])
+        #expect(
+            Set(a.keys) == [
+                "a_0.png", "a_1.png", "a_2.png", "c_0.png", "c_1.png", "c_2.png",
+                "sub/b_0.jpg", "sub/b_1.jpg", "sub/b_2.jpg",
+            ])
         #expect(a == (try bytes(two)))
         // A different seed gives different files.
         let three = dir.appendingPathComponent("three")
-        r = try KestrelCLI.run(["augment", "--pipeline", pipeline.path, "--input", input.path, "--output", three.path,
-                                "--copies", "3", "--seed", "8"])
+        r = try KestrelCLI.run([
+            "augment", "--pipeline", pipeline.path, "--input", input.path, "--output", three.path,
+            "--copies", "3", "--seed", "8",
+        ])
         #expect(try bytes(three) != a)
     }
 
@@ -65,7 +78,8 @@ import _KestrelTestSupport
         defer { try? FileManager.default.removeItem(at: dir) }
         let before = try bytes(input)
         for out in [input.path, input.appendingPathComponent("sub").path, input.path + "/../in/new", "in/x"] {
-            let r = try KestrelCLI.run(["augment", "--pipeline", pipeline.path, "--input", "in", "--output", out], in: dir)
+            let r = try KestrelCLI.run(
+                ["augment", "--pipeline", pipeline.path, "--input", "in", "--output", out], in: dir)
             #expect(r.status == 2, "\(out)")
             #expect(r.stderr.contains("is the input folder or inside it"), "\(out): \(r.stderr)")
         }
@@ -75,9 +89,12 @@ import _KestrelTestSupport
     @Test func reportsUnreadableImagesAndGoesOn() throws {
         let (dir, input, pipeline) = try dataset()
         defer { try? FileManager.default.removeItem(at: dir) }
-        try FileManager.default.copyItem(atPath: Fixtures.path("images/bad_truncated.png"), toPath: input.appendingPathComponent("broken.png").path)
+        try FileManager.default.copyItem(
+            atPath: Fixtures.path("images/bad_truncated.png"), toPath: input.appendingPathComponent("broken.png").path)
         let out = dir.appendingPathComponent("out")
-        let r = try KestrelCLI.run(["augment", "--pipeline", pipeline.path, "--input", input.path, "--output", out.path, "--copies", "2"])
+        let r = try KestrelCLI.run([
+            "augment", "--pipeline", pipeline.path, "--input", input.path, "--output", out.path, "--copies", "2",
+        ])
         #expect(r.status == 1)
         #expect(r.stderr.contains("broken.png: truncated"))
         #expect(r.stdout.contains("augmented 3 of 4 images"))
@@ -88,10 +105,15 @@ import _KestrelTestSupport
         let (dir, input, _) = try dataset()
         defer { try? FileManager.default.removeItem(at: dir) }
         let bad = dir.appendingPathComponent("bad.json")
-        try "{\"transforms\": [\n  {\"name\": \"rotate\", \"degrees\": \"lots\"}\n]}".write(to: bad, atomically: true, encoding: .utf8)
-        let r = try KestrelCLI.run(["augment", "--pipeline", bad.path, "--input", input.path, "--output", dir.appendingPathComponent("o").path])
+        try "{\"transforms\": [\n  {\"name\": \"rotate\", \"degrees\": \"lots\"}\n]}".write(
+            to: bad, atomically: true, encoding: .utf8)
+        let r = try KestrelCLI.run([
+            "augment", "--pipeline", bad.path, "--input", input.path, "--output", dir.appendingPathComponent("o").path,
+        ])
         #expect(r.status == 2)
-        #expect(r.stderr.contains("bad.json:2:33: transforms[0].degrees: rotate: \"degrees\" must be a number or [low, high]"))
+        #expect(
+            r.stderr.contains(
+                "bad.json:2:33: transforms[0].degrees: rotate: \"degrees\" must be a number or [low, high]"))
     }
 
     @Test func masksTravelWithThePixelsAndThePreviewIsWritten() throws {
@@ -105,19 +127,23 @@ import _KestrelTestSupport
         try FileManager.default.createDirectory(at: masks, withIntermediateDirectories: true)
         let pipeline = dir.appendingPathComponent("geo.json")
         try """
-            {"transforms": [{"name": "rotate", "degrees": 40, "interpolation": "nearest", "fill": 255},
-                            {"name": "random_crop", "width": 40, "height": 30}, {"name": "hflip", "p": 0.5}]}
-            """.write(to: pipeline, atomically: true, encoding: .utf8)
-        var r = try KestrelCLI.run(["augment", "--pipeline", pipeline.path, "--input", input.path, "--output",
-                                dir.appendingPathComponent("out").path, "--masks", masks.path, "--mask-output",
-                                dir.appendingPathComponent("mout").path, "--copies", "2"])
+        {"transforms": [{"name": "rotate", "degrees": 40, "interpolation": "nearest", "fill": 255},
+                        {"name": "random_crop", "width": 40, "height": 30}, {"name": "hflip", "p": 0.5}]}
+        """.write(to: pipeline, atomically: true, encoding: .utf8)
+        var r = try KestrelCLI.run([
+            "augment", "--pipeline", pipeline.path, "--input", input.path, "--output",
+            dir.appendingPathComponent("out").path, "--masks", masks.path, "--mask-output",
+            dir.appendingPathComponent("mout").path, "--copies", "2",
+        ])
         #expect(r.status == 1)  // no mask for a.png yet
         #expect(r.stderr.contains("its mask"))
         try writeRedChannelMask(from: input.appendingPathComponent("a.png"), to: masks.appendingPathComponent("a.png"))
         let sheet = dir.appendingPathComponent("sheet.png")
-        r = try KestrelCLI.run(["augment", "--pipeline", pipeline.path, "--input", input.path, "--output",
-                                dir.appendingPathComponent("out").path, "--masks", masks.path, "--mask-output",
-                                dir.appendingPathComponent("mout").path, "--copies", "2", "--preview", sheet.path])
+        r = try KestrelCLI.run([
+            "augment", "--pipeline", pipeline.path, "--input", input.path, "--output",
+            dir.appendingPathComponent("out").path, "--masks", masks.path, "--mask-output",
+            dir.appendingPathComponent("mout").path, "--copies", "2", "--preview", sheet.path,
+        ])
         #expect(r.status == 0, "\(r.stderr)")
         for k in 0..<2 {
             let image = try decodeRGB(dir.appendingPathComponent("out/a_\(k).png"))
