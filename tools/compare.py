@@ -14,14 +14,28 @@ import re
 import sys
 
 
+# Anchor work names that measure the same thing as a Kestrel work name.
+ALIASES = {
+    "conv3x3 book im2col, float32 col (sgemm)": "conv3x3",
+    "conv3x3 book as written (float64 col -> dgemm)": "conv3x3",
+}
+
+
 def norm_work(w):
     w = w.replace(" (OpenCV default)", "").replace(" (Pillow default)", "")
     w = w.replace("pipeline (5 transforms, Compose)", "pipeline (5 transforms)")  # augment.py names it per tool
+    w = ALIASES.get(w, w)
     return re.sub(r"^(decode JPEG) q\d+$", r"\1", w)
 
 
+def norm_size(r):
+    # Image sizes carry a description in parentheses ("native (4 photos, ...)"); NMS and mAP sizes are
+    # compared whole (the parentheses name the box layout or the crowd count).
+    return r["size"] if r["suite"] in ("nms", "map_eval") else r["size"].split(" (")[0]
+
+
 def key(r):
-    return (r["suite"], norm_work(r["work"]), r["size"].split(" (")[0], r["threads"], r["unit"])
+    return (r["suite"], norm_work(r["work"]), norm_size(r), r["threads"], r["unit"])
 
 
 def main():
@@ -40,8 +54,9 @@ def main():
         for o in matches:
             higher = k.get("higher_is_better", True)
             ratio = k["median"] / o["median"] if higher else o["median"] / k["median"]
-            print(f"| {k['suite']} | {k['work']} | {k['size'].split(' (')[0]} | {k['threads']} | "
-                  f"{k['median']:.4g} {k['unit']} | {o['tool']} | {o['median']:.4g} | {ratio:.2f}× |")
+            tool = o["tool"] if o["work"] == k["work"] or norm_work(o["work"]) == o["work"] else f"{o['tool']} ({o['work']})"
+            print(f"| {k['suite']} | {k['work']} | {norm_size(k)} | {k['threads']} | "
+                  f"{k['median']:.4g} {k['unit']} | {tool} | {o['median']:.4g} | {ratio:.2f}× |")
 
 
 if __name__ == "__main__":

@@ -11,19 +11,43 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 step "kestrel info datasets/photos/*"
 $BIN info datasets/photos/*
 
-step "kestrel convert: every sample photo to the other format, into $OUT/"
+step "kestrel convert: every sample photo to the other format, into $OUT/converted/"
+mkdir -p "$OUT/converted"
 for f in datasets/photos/*; do
   name=$(basename "${f%.*}")
   case "$f" in
-    *.png) out="$OUT/$name.jpg"; $BIN convert "$f" "$out" --quality 90 --force ;;
-    *) out="$OUT/$name.png"; $BIN convert "$f" "$out" --force ;;
+    *.png) out="$OUT/converted/$name.jpg"; $BIN convert "$f" "$out" --quality 90 --force ;;
+    *) out="$OUT/converted/$name.png"; $BIN convert "$f" "$out" --force ;;
   esac
   echo "  $f -> $out"
 done
-$BIN info --verify --json "$OUT"/*
+$BIN info --verify --json "$OUT"/converted/*
 
 step "kestrel bench decode (1 thread, release build)"
 $BIN bench decode datasets/photos/* --label native --repeats 3 --min-time 0.1
+
+step "kestrel train: SimpleConvNet on datasets/digits (1,797 real 8x8 handwritten digits, 20% held out)"
+rm -rf "$OUT/digits-run"
+$BIN train --data datasets/digits --model simple_convnet --input-size 8 --epochs 15 --batch-size 32 \
+  --optimizer adam --lr 0.003 --weight-decay 0 --seed 0 --out "$OUT/digits-run"
+
+step "kestrel classify: three digits with the trained model"
+$BIN classify --model "$OUT/digits-run" datasets/digits/3/0003.png datasets/digits/7/0007.png datasets/digits/9/0009.png
+
+step "kestrel test: the whole digits set (training images included, so this is not a held-out score)"
+$BIN test --model "$OUT/digits-run" --data datasets/digits | head -3
+step "kestrel eval: COCO mAP (equal to pycocotools) on datasets/detection, PR curves into $OUT/plots"
+$BIN eval --gt datasets/detection/gt.json --dets datasets/detection/dets.json --plots "$OUT/plots"
+
+step "kestrel eval --metric voc07: Pascal VOC 11-point AP on the same files"
+$BIN eval --gt datasets/detection/gt.json --dets datasets/detection/dets.json --metric voc07
+
+step "kestrel convert-annotations: COCO -> Pascal VOC XML and YOLO labels, into $OUT/"
+$BIN convert-annotations datasets/detection/gt.json "$OUT/detection-voc" --from coco --to voc --force
+$BIN convert-annotations datasets/detection/gt.json "$OUT/detection-yolo" --from coco --to yolo --force
+
+step "kestrel bench nms (greedy NMS, 10,000 random boxes, 1 thread)"
+$BIN bench nms --boxes 10000 --repeats 3 --min-time 0.1
 
 step "kestrel augment: 4 copies of every sample photo through a pipeline using every transform, + a contact sheet (originals in the first column)"
 rm -rf "$OUT/augmented"

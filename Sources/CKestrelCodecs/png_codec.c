@@ -131,7 +131,9 @@ kc_status kc_png_read_header(kc_png_decoder *d, kc_png_info *out) {
     return KC_OK;
 }
 
-kc_status kc_png_decode_into(kc_png_decoder *d, uint8_t *pixels, size_t row_stride, int want16) {
+kc_status kc_png_decode_into(kc_png_decoder *d, uint8_t *pixels, size_t row_stride, int flags) {
+    const int want16 = (flags & KC_PNG_WANT16) != 0;
+    const int indices = (flags & KC_PNG_INDICES) != 0;
     if (!d->header_read) {
         kc_copy_message(d->message, "read_header must run first");
         return KC_ERROR;
@@ -147,8 +149,16 @@ kc_status kc_png_decode_into(kc_png_decoder *d, uint8_t *pixels, size_t row_stri
     int depth, color, interlace;
     png_get_IHDR(d->png, d->info, &w, &h, &depth, &color, &interlace, NULL, NULL);
 
-    // Palette -> RGB, gray 1/2/4 -> 8 (bit replication: 2-bit 1 -> 0x55), tRNS -> alpha channel.
-    png_set_expand(d->png);
+    if (indices) {
+        if (!(color == PNG_COLOR_TYPE_PALETTE || (color == PNG_COLOR_TYPE_GRAY && depth <= 8))) {
+            kc_copy_message(d->message, "a label map must be a palette or gray PNG of at most 8 bits");
+            return KC_ERROR;
+        }
+        png_set_packing(d->png);  // 1/2/4-bit samples to one byte each, values unchanged
+    } else {
+        // Palette -> RGB, gray 1/2/4 -> 8 (bit replication: 2-bit 1 -> 0x55), tRNS -> alpha channel.
+        png_set_expand(d->png);
+    }
     if (depth == 16) {
         if (want16) {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
@@ -217,13 +227,17 @@ static void kc_png_write(png_structp png, png_bytep data, size_t length) {
 static void kc_png_flush(png_structp png) { (void)png; }
 
 kc_status kc_png_encode(const uint8_t *pixels, uint32_t width, uint32_t height, size_t row_stride, int channels,
-                        int bit_depth, int compression, int filters, int strategy, kc_buffer *out,
-                        char message[KC_MESSAGE_CAPACITY]) {
+                        int bit_depth, int compression, int filters, int strategy, const uint8_t *palette,
+                        int palette_entries, kc_buffer *out, char message[KC_MESSAGE_CAPACITY]) {
     message[0] = 0;
     static const int types[5] = {0, PNG_COLOR_TYPE_GRAY, PNG_COLOR_TYPE_GRAY_ALPHA, PNG_COLOR_TYPE_RGB,
                                  PNG_COLOR_TYPE_RGB_ALPHA};
     if (channels < 1 || channels > 4 || (bit_depth != 8 && bit_depth != 16)) {
         kc_copy_message(message, "PNG encoding needs 1-4 channels of 8 or 16 bits");
+        return KC_ERROR;
+    }
+    if (palette && (channels != 1 || bit_depth != 8 || palette_entries < 1 || palette_entries > 256)) {
+        kc_copy_message(message, "a palette PNG needs 1 channel of 8 bits and 1-256 palette entries");
         return KC_ERROR;
     }
     kc_png_writer writer = {out, message};
@@ -241,8 +255,17 @@ kc_status kc_png_encode(const uint8_t *pixels, uint32_t width, uint32_t height, 
         return KC_ERROR;
     }
     png_set_write_fn(png, &writer, kc_png_write, kc_png_flush);
-    png_set_IHDR(png, info, width, height, bit_depth, types[channels], PNG_INTERLACE_NONE,
-                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    png_set_IHDR(png, info, width, height, bit_depth, palette ? PNG_COLOR_TYPE_PALETTE : types[channels],
+                 PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    if (palette) {
+        png_color colors[256];
+        for (int i = 0; i < palette_entries; i++) {
+            colors[i].red = palette[3 * i];
+            colors[i].green = palette[3 * i + 1];
+            colors[i].blue = palette[3 * i + 2];
+        }
+        png_set_PLTE(png, info, colors, palette_entries);
+    }
     png_set_compression_level(png, compression);
     if (strategy >= 0) png_set_compression_strategy(png, strategy);
     if (filters) png_set_filter(png, PNG_FILTER_TYPE_BASE, filters);

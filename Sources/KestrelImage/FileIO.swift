@@ -1,104 +1,20 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import KestrelFiles
 
-/// Whole-file reads with a size cap, and writes that never leave a half-written file behind.
+/// File access for images: ``KestrelFiles/Files`` with its errors reported as ``ImageError/Kind/io(_:)``.
 public enum FileIO {
     /// Reads a whole file. Refuses directories and files over `maxBytes` before reading them.
     public static func read(_ path: String, maxBytes: Int = 1 << 30) throws(ImageError) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw ImageError(.io(errnoText("cannot open"))) }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw ImageError(.io(errnoText("cannot stat"))) }
-        guard (st.st_mode & S_IFMT) == S_IFREG else { throw ImageError(.io("not a regular file")) }
-        let size = Int(st.st_size)
-        guard size <= maxBytes else {
-            throw ImageError(.io("file is \(size) bytes, over the \(maxBytes)-byte limit"))
-        }
-        var result = [UInt8](repeating: 0, count: size)
-        var filled = 0
-        let failed: Bool = result.withUnsafeMutableBytes { buffer in
-            while filled < size {
-                let n = Glibc_read(fd, buffer.baseAddress! + filled, size - filled)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    return true
-                }
-                if n == 0 { break }  // the file shrank while we read it
-                filled += n
-            }
-            return false
-        }
-        if failed { throw ImageError(.io(errnoText("read failed"))) }
-        if filled < size { result.removeLast(size - filled) }
-        return result
+        do { return try Files.read(path, maxBytes: maxBytes) } catch { throw ImageError(.io(error.message)) }
     }
 
-    /// Writes `bytes` to `path` atomically: into a new temporary file in the same folder, then renamed over
-    /// `path`. A crash or error leaves either the old file or the new one, never a partial file, and no
-    /// temporary file behind. The new file gets the usual permissions (0666 minus the umask).
+    /// Writes `bytes` to `path` atomically (temporary file in the same folder, then rename).
     public static func writeAtomically(_ bytes: [UInt8], to path: String) throws(ImageError) {
-        let slash = path.lastIndex(of: "/")
-        let folder = slash.map { String(path[..<$0]) } ?? "."
-        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
-        guard !name.isEmpty else { throw ImageError(.io("no file name in the output path")) }
-        var fd: Int32 = -1
-        var tmp = ""
-        var generator = SystemRandomNumberGenerator()
-        for _ in 0..<100 {
-            let suffix = String(generator.next() & 0xFFFF_FFFF, radix: 36)
-            tmp = (folder.isEmpty ? "" : folder + "/") + ".\(name).kestrel-\(suffix).tmp"
-            fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
-            if fd >= 0 || errno != EEXIST { break }
-        }
-        guard fd >= 0 else { throw ImageError(.io(errnoText("cannot create a file in \(folder)"))) }
-        var ok = false
-        defer {
-            if !ok { unlink(tmp) }
-        }
-        let written: Bool = bytes.withUnsafeBytes { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let n = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    return false
-                }
-                offset += n
-            }
-            return true
-        }
-        let writeError = errnoText("write failed")
-        guard close(fd) == 0, written else { throw ImageError(.io(written ? errnoText("close failed") : writeError)) }
-        guard rename(tmp, path) == 0 else { throw ImageError(.io(errnoText("cannot rename into place"))) }
-        ok = true
+        do { try Files.writeAtomically(bytes, to: path) } catch { throw ImageError(.io(error.message)) }
     }
 
-    /// True when both paths name the same existing file (same device and inode), however they are spelled.
-    public static func sameFile(_ a: String, _ b: String) -> Bool {
-        var sa = stat()
-        var sb = stat()
-        guard stat(a, &sa) == 0, stat(b, &sb) == 0 else { return false }
-        return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino
-    }
+    /// True when both paths name the same existing file.
+    public static func sameFile(_ a: String, _ b: String) -> Bool { Files.sameFile(a, b) }
 
     /// True when something exists at `path`.
-    public static func exists(_ path: String) -> Bool {
-        var s = stat()
-        return stat(path, &s) == 0
-    }
-
-    static func errnoText(_ what: String) -> String {
-        "\(what): \(String(cString: strerror(errno)))"
-    }
-}
-
-@inline(__always)
-private func Glibc_read(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int {
-    read(fd, buffer, count)
+    public static func exists(_ path: String) -> Bool { Files.exists(path) }
 }

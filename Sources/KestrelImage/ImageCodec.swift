@@ -103,6 +103,29 @@ public enum EncodeOptions: Sendable, Equatable {
     }
 }
 
+// MARK: - Label maps
+
+extension ImageCodec {
+    /// Decodes a label map (segmentation mask): a palette PNG gives its indices, an 8-bit (or lower) gray PNG its
+    /// values, one channel, layout `[height, width, 1]`. Other files are an error (a JPEG's values are not
+    /// labels). No EXIF orientation is applied: masks pair with their images pixel for pixel as stored.
+    public static func decodeLabels(_ bytes: [UInt8], maxPixels: Int = DecodeOptions.defaultMaxPixels) throws(ImageError) -> Image {
+        try withBytes(bytes) { b throws(ImageError) in
+            switch try format(b) {
+            case .png: try PNGCodec.decodeLabels(b, maxPixels: maxPixels)
+            case .jpeg: throw ImageError(.unsupported("a label map must be a PNG (JPEG compression changes label values)"))
+            }
+        }
+    }
+
+    /// ``decodeLabels(_:maxPixels:)`` for a file. Errors name the file.
+    public static func decodeLabels(contentsOfFile path: String, maxPixels: Int = DecodeOptions.defaultMaxPixels)
+        throws(ImageError) -> Image
+    {
+        do { return try decodeLabels(try FileIO.read(path), maxPixels: maxPixels) } catch { throw error.at(path) }
+    }
+}
+
 // MARK: - Byte arrays
 
 extension ImageCodec {

@@ -9,7 +9,8 @@ import ArgumentParser
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure Kestrel's speed (build with -c release; compare ratios with ../shared/anchors in one run).",
-        subcommands: [BenchDecode.self, BenchEncode.self, BenchAugment.self])
+        subcommands: [BenchDecode.self, BenchEncode.self, BenchGEMM.self, BenchConv.self, BenchInfer.self, BenchTrain.self,
+                      BenchNMS.self, BenchEval.self, BenchAugment.self])
 }
 
 /// Options shared by every benchmark.
@@ -78,13 +79,13 @@ func median(_ values: [Double]) -> Double {
 /// so `../shared/anchors/report.py` can put Kestrel beside the tools it is compared with.
 func benchRecord(
     suite: String, work: String, size: String, threads: Int, values: [Double], unit: String,
-    extra: [(String, JSON)] = []
+    extra: [(String, JSON)] = [], higherIsBetter: Bool = true
 ) -> JSON {
     var pairs: [(String, JSON)] = [
         ("suite", .string(suite)), ("tool", .string("kestrel")), ("work", .string(work)), ("size", .string(size)),
         ("threads", .int(threads)), ("median", .double(round6(median(values)))), ("unit", .string(unit)),
         ("runs", .int(values.count)), ("min", .double(round6(values.min() ?? 0))),
-        ("max", .double(round6(values.max() ?? 0))), ("higher_is_better", .bool(true)),
+        ("max", .double(round6(values.max() ?? 0))), ("higher_is_better", .bool(higherIsBetter)),
     ]
     if !extra.isEmpty { pairs.append(("extra", .object(extra))) }
     return .object(pairs)

@@ -141,3 +141,39 @@ func psnr(_ a: Image, _ b: Image) -> Double {
         #expect(throws: ImageError.self) { try image.write(toFile: "/tmp/kestrel-no-extension") }
     }
 }
+
+@Suite struct LabelMapTests {
+    @Test func vocPaletteByHand() {
+        #expect(Palette.voc[0] == Color(0, 0, 0))
+        #expect(Palette.voc[1] == Color(128, 0, 0))
+        #expect(Palette.voc[2] == Color(0, 128, 0))
+        #expect(Palette.voc[15] == Color(192, 128, 128))  // "person"
+        #expect(Palette.voc[255] == Color(224, 224, 192))
+    }
+
+    @Test func paletteLabelMapsRoundTrip() throws {
+        var rng = SeededRandom(seed: 5)
+        let labels = (0..<(17 * 9)).map { _ in [0, 1, 2, 3, 4, 255].randomElement(using: &rng)! }.map(UInt8.init)
+        let mask = try Image(width: 17, height: 9, channels: 1, pixels: labels)
+        let bytes = try mask.encoded(.png(PNGEncodeOptions(palette: Palette.voc)))
+        let info = try ImageCodec.info(bytes)
+        #expect(info.colorModel == "palette")
+        #expect(try ImageCodec.decodeLabels(bytes) == mask)
+        // Decoded as a picture, the palette gives the VOC colours.
+        let picture = try Image(decoding: bytes)
+        #expect(picture.channels == 3)
+        #expect(Array(picture.pixels[0..<3]) == [Palette.voc[Int(labels[0])].r, Palette.voc[Int(labels[0])].g, Palette.voc[Int(labels[0])].b])
+    }
+
+    @Test func labelMapsFromFixtures() throws {
+        // A 4-bit palette PNG: indices unscaled; a 2-bit gray PNG: values unscaled (3, not 255).
+        let pal = try ImageCodec.decodeLabels(contentsOfFile: Fixtures.path("images/png_pal4.png"))
+        #expect(pal.channels == 1 && pal.pixels.allSatisfy { $0 < 16 })
+        let gray2 = try ImageCodec.decodeLabels(contentsOfFile: Fixtures.path("images/png_gray2.png"))
+        #expect(gray2.pixels.allSatisfy { $0 <= 3 } && gray2.pixels.contains(3))
+        #expect(throws: ImageError.self) { try ImageCodec.decodeLabels(contentsOfFile: Fixtures.path("images/png_rgb8.png")) }
+        #expect(throws: ImageError.self) { try ImageCodec.decodeLabels(contentsOfFile: Fixtures.path("images/jpeg_gray.jpg")) }
+        let rgb = try Image(width: 2, height: 2, channels: 3)
+        #expect(throws: ImageError.self) { try rgb.encoded(.png(PNGEncodeOptions(palette: Palette.voc))) }
+    }
+}

@@ -49,10 +49,16 @@ kc_png_decoder *kc_png_decoder_create(const uint8_t *data, size_t size);
 void kc_png_decoder_destroy(kc_png_decoder *decoder);
 /// Reads the signature and every chunk up to the first IDAT.
 kc_status kc_png_read_header(kc_png_decoder *decoder, kc_png_info *info);
-/// Decodes the image into `pixels`: `info.out_channels` samples per pixel, 8-bit (16-bit sources keep the
-/// high byte, as png_set_strip_16 does) or 16-bit (`want16`, 8-bit and lower sources widened by libpng's
-/// expansion then multiplied by 257 by the caller if needed — here they are returned as 8-bit).
-kc_status kc_png_decode_into(kc_png_decoder *decoder, uint8_t *pixels, size_t row_stride, int want16);
+enum {
+    KC_PNG_WANT16 = 1,    ///< keep 16-bit samples (native endianness) for 16-bit files
+    KC_PNG_INDICES = 2,   ///< label-map mode: palette indices / gray values unscaled, one 8-bit sample per pixel
+};
+
+/// Decodes the image into `pixels`. Default: `info.out_channels` samples per pixel, 8-bit (16-bit sources keep
+/// the high byte, as png_set_strip_16 does); KC_PNG_WANT16 keeps 16-bit files' full samples. KC_PNG_INDICES
+/// (palette or gray files of up to 8 bits only) writes one byte per pixel: the palette index, or the gray value
+/// without scaling low bit depths (a 2-bit gray 3 stays 3).
+kc_status kc_png_decode_into(kc_png_decoder *decoder, uint8_t *pixels, size_t row_stride, int flags);
 /// The eXIf payload seen by read_header (TIFF structure), or NULL.
 const uint8_t *kc_png_exif(kc_png_decoder *decoder, uint32_t *size);
 const char *kc_png_message(const kc_png_decoder *decoder);
@@ -67,8 +73,11 @@ void kc_buffer_free(kc_buffer *buffer);
 
 /// Encodes interleaved pixels (`channels` 1-4, `bit_depth` 8 or 16 native-endian) to a PNG in `out`.
 /// `compression` is the zlib level 0-9; `filters` a PNG_FILTER_* mask (0 = libpng's default choice).
+/// With `palette` (RGB triplets, `palette_entries` of them, 1-256) a 1-channel 8-bit image is written as a
+/// palette PNG whose indices are its samples.
 kc_status kc_png_encode(const uint8_t *pixels, uint32_t width, uint32_t height, size_t row_stride,
                         int channels, int bit_depth, int compression, int filters, int strategy,
+                        const uint8_t *palette, int palette_entries,
                         kc_buffer *out, char message[KC_MESSAGE_CAPACITY]);
 
 // MARK: - JPEG

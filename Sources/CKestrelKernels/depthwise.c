@@ -1,0 +1,177 @@
+// Direct depthwise 3×3 convolution (MobileNet's), where im2col + GEMM would move nine copies of each plane
+// to do nine multiply-adds per output. Each output row sums three input rows; the columns whose window lies
+// inside the image run as a straight vectorisable loop, the one or two border columns with bounds checks.
+// target_clones compiles the plane kernel for AVX-512, FMA (AVX) and baseline x86-64 and picks one at load
+// time (on other CPUs there is just the portable build).
+#include <stdlib.h>
+
+#include "kestrel_kernels.h"
+
+#if defined(__x86_64__) && defined(__clang__)
+#define KK_CLONES __attribute__((target_clones("avx512f", "fma", "default")))
+#else
+#define KK_CLONES
+#endif
+
+static inline long dw_min(long a, long b) { return a < b ? a : b; }
+static inline long dw_max(long a, long b) { return a > b ? a : b; }
+
+typedef float dw_v16 __attribute__((vector_size(64), aligned(4)));  // 16 floats, unaligned loads allowed
+
+/// One output element: bias + Σ over the valid input rows of the three taps (columns checked).
+static inline float dw_point(const float *const *rows, const float (*taps)[3], long nrows, float bias, long ix0,
+                             long wd) {
+  float acc = bias;
+  for (long t = 0; t < nrows; t++) {
+    float row = 0;
+    for (long j = 0; j < 3; j++) {
+      const long ix = ix0 + j;
+      if (ix >= 0 && ix < wd) row += taps[t][j] * rows[t][ix];
+    }
+    acc += row;
+  }
+  return acc;
+}
+
+/// Stride 1, one plane, through a zero-padded copy: in the padded plane P (hp × wp), output (oy, ox) is
+/// Σ k[i][j]·P[(oy + i)·wp + ox + j], so all oh·wp "padded-grid" outputs q are one flat vector loop over
+/// P[q + i·wp + j] with no bounds checks (the wp − ow extra columns per row are computed and dropped).
+/// `scratch` holds hp·wp + oh·wp + 64 floats.
+KK_CLONES static void dw_plane_flat(const float *restrict x, long h, long wd, const float *restrict k, float bias,
+                                    float *restrict y, long oh, long ow, long pad, float *restrict scratch) {
+  const long hp = h + 2 * pad, wp = wd + 2 * pad, nq = oh * wp;
+  float *restrict P = scratch, *restrict O = scratch + hp * wp + 32;
+  for (long t = 0; t < pad * wp; t++) P[t] = 0;
+  for (long r = 0; r < h; r++) {
+    float *row = P + (pad + r) * wp;
+    for (long t = 0; t < pad; t++) row[t] = row[pad + wd + t] = 0;
+    for (long t = 0; t < wd; t++) row[pad + t] = x[r * wd + t];
+  }
+  for (long t = (pad + h) * wp; t < hp * wp + 32; t++) P[t] = 0;  // bottom padding and the vector overrun
+  const float k00 = k[0], k01 = k[1], k02 = k[2], k10 = k[3], k11 = k[4], k12 = k[5], k20 = k[6], k21 = k[7],
+              k22 = k[8];
+  for (long q = 0; q < nq; q += 16) {
+    const float *p0 = P + q, *p1 = p0 + wp, *p2 = p1 + wp;
+    dw_v16 acc = (dw_v16){0} + bias;
+    acc += k00 * *(const dw_v16 *)p0 + k01 * *(const dw_v16 *)(p0 + 1) + k02 * *(const dw_v16 *)(p0 + 2);
+    acc += k10 * *(const dw_v16 *)p1 + k11 * *(const dw_v16 *)(p1 + 1) + k12 * *(const dw_v16 *)(p1 + 2);
+    acc += k20 * *(const dw_v16 *)p2 + k21 * *(const dw_v16 *)(p2 + 1) + k22 * *(const dw_v16 *)(p2 + 2);
+    *(dw_v16 *)(O + q) = acc;
+  }
+  for (long oy = 0; oy < oh; oy++)
+    for (long ox = 0; ox < ow; ox++) y[oy * ow + ox] = O[oy * wp + ox];
+}
+
+/// One plane: y[oh × ow] = w ⋆ x[h × w] with the given stride and padding (0 or 1), plus bias.
+KK_CLONES static void dw_plane(const float *restrict x, long h, long wd, const float *restrict k, float bias,
+                               float *restrict y, long oh, long ow, long s, long pad) {
+  // Output columns [lo, hi) read columns ox·s − pad … ox·s − pad + 2, all inside [0, wd).
+  const long lo = dw_min(ow, (pad + s - 1) / s);
+  const long last = wd - 3 + pad;  // the largest ox·s that still fits
+  const long hi = last < 0 ? lo : dw_max(lo, dw_min(ow, last / s + 1));
+  for (long oy = 0; oy < oh; oy++) {
+    float *restrict out = y + oy * ow;
+    // The input rows this output row reads (rows outside the image are padding: skipped).
+    const float *rows[3];
+    float taps[3][3];
+    long nrows = 0;
+    for (long i = 0; i < 3; i++) {
+      const long iy = oy * s - pad + i;
+      if (iy < 0 || iy >= h) continue;
+      rows[nrows] = x + iy * wd;
+      for (long j = 0; j < 3; j++) taps[nrows][j] = k[i * 3 + j];
+      nrows++;
+    }
+    long ox = 0;
+    for (; ox < lo; ox++) out[ox] = dw_point(rows, (const float (*)[3])taps, nrows, bias, ox * s - pad, wd);
+    if (s == 1) {
+      for (; ox + 16 <= hi; ox += 16) {
+        dw_v16 acc = (dw_v16){0} + bias;
+        for (long t = 0; t < nrows; t++) {
+          const float *r = rows[t] + ox - pad;
+          acc += taps[t][0] * *(const dw_v16 *)r + taps[t][1] * *(const dw_v16 *)(r + 1) +
+                 taps[t][2] * *(const dw_v16 *)(r + 2);
+        }
+        *(dw_v16 *)(out + ox) = acc;
+      }
+    }
+    for (; ox < hi; ox++) {
+      float acc = bias;
+      for (long t = 0; t < nrows; t++) {
+        const float *r = rows[t] + ox * s - pad;
+        acc += taps[t][0] * r[0] + taps[t][1] * r[1] + taps[t][2] * r[2];
+      }
+      out[ox] = acc;
+    }
+    for (; ox < ow; ox++) out[ox] = dw_point(rows, (const float (*)[3])taps, nrows, bias, ox * s - pad, wd);
+  }
+}
+
+int kk_depthwise3x3(const float *x, long height, long width, const float *w, const float *bias, float *y,
+                    long stride, long pad, long c0, long c1) {
+  if ((stride != 1 && stride != 2) || (pad != 0 && pad != 1)) return -1;
+  const long oh = (height + 2 * pad - 3) / stride + 1, ow = (width + 2 * pad - 3) / stride + 1;
+  if (oh <= 0 || ow <= 0) return -1;
+  if (stride == 1) {
+    const long hp = height + 2 * pad, wp = width + 2 * pad;
+    float *scratch = malloc((size_t)(hp * wp + oh * wp + 64) * sizeof(float));
+    if (scratch) {
+      for (long c = c0; c < c1; c++)
+        dw_plane_flat(x + c * height * width, height, width, w + c * 9, bias ? bias[c] : 0.0f, y + c * oh * ow, oh,
+                      ow, pad, scratch);
+      free(scratch);
+      return 0;
+    }
+  }
+  for (long c = c0; c < c1; c++)
+    dw_plane(x + c * height * width, height, width, w + c * 9, bias ? bias[c] : 0.0f, y + c * oh * ow, oh, ow,
+             stride, pad);
+  return 0;
+}
+
+/// dW contribution of one plane (stride 1): in the padded plane P and dy laid out on the padded grid
+/// (D[oy·wp + ox] = dy[oy][ox], 0 for ox ≥ ow), dW[i][j] = Σ_q D[q]·P[q + i·wp + j] — nine flat dot products.
+/// `scratch` holds hp·wp + oh·wp + 64 floats. Adds into dw[9] (sums in a fixed order: deterministic).
+KK_CLONES static void dw_weight_plane(const float *restrict x, long h, long wd, const float *restrict dy, long oh,
+                                      long ow, long pad, float *restrict dw, float *restrict scratch) {
+  const long hp = h + 2 * pad, wp = wd + 2 * pad, nq = oh * wp, nv = (nq + 15) / 16 * 16;
+  float *restrict P = scratch, *restrict D = scratch + hp * wp + 32;
+  for (long t = 0; t < pad * wp; t++) P[t] = 0;
+  for (long r = 0; r < h; r++) {
+    float *row = P + (pad + r) * wp;
+    for (long t = 0; t < pad; t++) row[t] = row[pad + wd + t] = 0;
+    for (long t = 0; t < wd; t++) row[pad + t] = x[r * wd + t];
+  }
+  for (long t = (pad + h) * wp; t < hp * wp + 32; t++) P[t] = 0;
+  for (long oy = 0; oy < oh; oy++) {
+    for (long ox = 0; ox < ow; ox++) D[oy * wp + ox] = dy[oy * ow + ox];
+    for (long ox = ow; ox < wp; ox++) D[oy * wp + ox] = 0;
+  }
+  for (long q = nq; q < nv; q++) D[q] = 0;
+  dw_v16 s[9];
+  for (long t = 0; t < 9; t++) s[t] = (dw_v16){0};
+  for (long q = 0; q < nv; q += 16) {
+    const dw_v16 d = *(const dw_v16 *)(D + q);
+    for (long i = 0; i < 3; i++)
+      for (long j = 0; j < 3; j++) s[i * 3 + j] += d * *(const dw_v16 *)(P + q + i * wp + j);
+  }
+  for (long t = 0; t < 9; t++) {
+    float acc = 0;
+    for (long e = 0; e < 16; e++) acc += s[t][e];
+    dw[t] += acc;
+  }
+}
+
+int kk_depthwise3x3_weight_grad(const float *x, long height, long width, const float *dy, long stride, long pad,
+                                long c0, long c1, float *dw) {
+  if (stride != 1 || (pad != 0 && pad != 1)) return -1;
+  const long oh = height + 2 * pad - 2, ow = width + 2 * pad - 2;
+  if (oh <= 0 || ow <= 0) return -1;
+  const long hp = height + 2 * pad, wp = width + 2 * pad;
+  float *scratch = malloc((size_t)(hp * wp + oh * wp + 64) * sizeof(float));
+  if (!scratch) return -1;
+  for (long c = c0; c < c1; c++)
+    dw_weight_plane(x + c * height * width, height, width, dy + c * oh * ow, oh, ow, pad, dw + c * 9, scratch);
+  free(scratch);
+  return 0;
+}

@@ -1,0 +1,140 @@
+// Kestrel's compute kernels in C: a cache-blocked, packed SGEMM with AVX-512 and AVX2+FMA register
+// micro-kernels, and a direct depthwise 3×3 convolution. Every instruction-set-specific function is compiled
+// with a per-function target attribute, so this target builds for (and runs on) any x86-64 or non-x86 CPU;
+// callers pick an ISA with kk_cpu_isa() and fall back to their portable code when it returns KK_ISA_NONE.
+//
+// Layout conventions: all matrices are described by element strides, row-major-like: element (i, j) of a
+// matrix X lives at x[i·rs + j·cs]. The GEMM computes C ← alpha·A·B + beta·C with A m×k, B k×n, C m×n.
+// When beta is 0, C is not read (NaNs in it do not propagate), as BLAS specifies.
+//
+// Determinism: every element of C is the sum over k in the same order (KC-blocks in order, one FMA chain
+// per element within a block, the block added to C with one FMA), whatever the ISA, the tile it falls in or
+// the range of rows and columns a call covers. So the AVX-512 and AVX2 kernels, and any split of the work
+// across threads, give bit-identical results.
+#ifndef KESTREL_KERNELS_H
+#define KESTREL_KERNELS_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Instruction sets the kernels can use, best last.
+typedef enum { KK_ISA_NONE = 0, KK_ISA_AVX2 = 1, KK_ISA_AVX512 = 2 } KKISA;
+
+/// The best instruction set this CPU and OS support (AVX-512F for KK_ISA_AVX512, AVX2 + FMA for
+/// KK_ISA_AVX2), or KK_ISA_NONE on other CPUs.
+KKISA kk_cpu_isa(void);
+
+/// Register tile of the micro-kernel for an ISA: mr rows × nr columns (0 × 0 for KK_ISA_NONE).
+void kk_register_tile(KKISA isa, long *mr, long *nr);
+
+/// Where the k×n matrix B comes from.
+typedef enum {
+  /// A dense matrix: element (p, j) at dense.p[p·rs + j·cs].
+  KK_B_DENSE = 0,
+  /// The im2col matrix of a batch of NCHW images, never materialised: row p = (c·kh + ki)·kw + kj, column
+  /// j = img·(oh·ow) + y·ow + x; the element is image[img][c][y·sh − ph + ki·dh][x·sw − pw + kj·dw], or 0
+  /// outside the image. Image img's channel 0 starts at im2col.x + img·imageStride.
+  KK_B_IM2COL = 1,
+} KKBKind;
+
+typedef struct {
+  const float *x;
+  long channels, height, width;
+  long kh, kw, sh, sw, ph, pw, dh, dw;
+  long oh, ow;
+  long imageStride;
+} KKIm2col;
+
+typedef struct {
+  KKBKind kind;
+  struct {
+    const float *p;
+    long rs, cs;
+  } dense;
+  KKIm2col im2col;
+} KKBSource;
+
+/// One GEMM problem: C ← alpha·A·B + beta·C.
+/// A (m×k): element (i, p) at a[i·rsa + p·csa]. B (k×n): see KKBSource.
+/// C (m×n): element (i, j) at c[(j / segment)·segmentStride + i·ldc + j % segment] — a plain matrix when
+/// segment ≥ n; with segment = oh·ow and segmentStride = Cout·oh·ow, the columns of several images go straight
+/// into an NCHW output.
+typedef struct {
+  long m, n, k;
+  float alpha, beta;
+  const float *a;
+  long rsa, csa;
+  KKBSource b;
+  float *c;
+  long ldc, segment, segmentStride;
+} KKGemm;
+
+/// Floats of scratch memory one kk_sgemm call needs (packed panels of A and B, one tile), alignment included.
+size_t kk_sgemm_workspace(KKISA isa);
+
+/// Computes rows [i0, i1) × columns [j0, j1) of the problem's C on the calling thread, using `work`
+/// (kk_sgemm_workspace floats, any alignment). Disjoint ranges may run concurrently. Returns 0, or -1 when the
+/// ISA is KK_ISA_NONE or not supported by this CPU (nothing is written then).
+int kk_sgemm(const KKGemm *g, KKISA isa, long i0, long i1, long j0, long j1, float *work);
+
+/// Direct depthwise convolution with a 3×3 window, stride 1 or 2, padding 0 or 1 (dilation 1), on planes
+/// [c0, c1) of one image: y[c] = w[c] ⋆ x[c] (+ bias[c] when bias is not NULL), for x [C, H, W],
+/// w [C, 1, 3, 3], y [C, OH, OW] with OH = (H + 2·pad − 3) / stride + 1. Returns -1 (writing nothing) for
+/// other geometries.
+int kk_depthwise3x3(const float *x, long height, long width, const float *w, const float *bias, float *y,
+                    long stride, long pad, long c0, long c1);
+
+/// The weight gradient of kk_depthwise3x3 for stride 1, padding 0 or 1, over planes [c0, c1) of one image:
+/// dw[c][i][j] += Σ dy[c][oy][ox]·x[c][oy − pad + i][ox − pad + j] (x [C, H, W], dy [C, OH, OW], dw [C, 1, 3, 3]).
+/// Returns -1 (adding nothing) for other geometries. (The input gradient of a stride-1 depthwise convolution is
+/// kk_depthwise3x3 of dy with each 3×3 kernel rotated by 180° and padding 2 − pad.)
+int kk_depthwise3x3_weight_grad(const float *x, long height, long width, const float *dy, long stride, long pad,
+                                long c0, long c1, float *dw);
+
+/// Convolution by indirect GEMM over zero-padded images (see indirect.c). Output position j (image j / L, then
+/// row-major within OH × OW, L = oh·ow) reads its window from xpad + img·xpadImageStride + oy·sh·wp + ox·sw;
+/// tap p = (c·kh + ki)·kw + kj sits at + c·hp·wp + ki·dh·wp + kj·dw from there. Output channel o of position j
+/// goes to y[img·yImageStride + o·L + (j mod L)]. One weight group: weights [cout, channels·kh·kw], row-major.
+typedef struct {
+  const float *xpad;
+  long hp, wp, xpadImageStride;
+  long channels, kh, kw, sh, sw, dh, dw;
+  long oh, ow;
+  const float *weights;
+  long cout;
+  float *y;
+  long yImageStride;
+} KKIndirectConv;
+
+/// Copies `planes` planes of height × width into zero-padded planes of (height + 2·padH) × (width + 2·padW).
+void kk_pad_planes(const float *x, long planes, long height, long width, long padH, long padW, float *xpad);
+
+/// The indirect kernel's tile: returns NR (output channels per panel) and sets *mr (positions per tile);
+/// 0 for KK_ISA_NONE.
+long kk_indirect_tile(KKISA isa, long *mr);
+
+/// Weights [cout, k] (row-major) → panels of NR output channels, k rows of NR floats each, zero-padded:
+/// ceil(cout / NR)·NR·k floats in all. Writes panels [panel0, panel1) (disjoint ranges may run concurrently).
+void kk_pack_conv_weights(KKISA isa, const float *w, long cout, long k, long panel0, long panel1, float *dst);
+
+/// Computes output positions [pos0, pos1) × output channels [out0, out1) (out0 a multiple of NR; y written, not
+/// read), one panel of NR channels at a time: the panel's weights are packed into `panel` (NR·k floats), then
+/// every position tile runs past them. `offsets` is scratch for channels·kh·kw longs. Returns -1 when the ISA
+/// is unavailable.
+int kk_conv_indirect(const KKIndirectConv *cv, KKISA isa, long pos0, long pos1, long out0, long out1,
+                     long *offsets, float *panel);
+
+/// Runs `iterations` steps of twelve independent FMA chains on full-width vectors of `isa` (16 lanes for
+/// AVX-512, 8 for AVX2): time it to measure the core's FP32 FMA peak, as ../shared/anchors/limits.c does.
+/// Returns a value derived from the chains (so they are not optimised away), or 0 without running when the CPU
+/// lacks the ISA.
+float kk_fma_peak_probe(KKISA isa, long iterations);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,116 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+// Activations. Conventions at the kinks: ReLU and ReLU6 pass no gradient at exactly 0 (and at exactly 6 for
+// ReLU6), as PyTorch does; LeakyReLU passes the negative slope at 0.
+
+extension Variable {
+    public func relu() -> Variable {
+        let x = value
+        let y = Tensor.elementwise(x) { s, d, r in for i in r { d[i] = s[i] > 0 ? s[i] : 0 } }
+        return record("relu", [self], y) { gy, _ in
+            [Tensor.elementwise(gy, x) { g, xs, d, r in for i in r { d[i] = xs[i] > 0 ? g[i] : 0 } }]
+        }
+    }
+
+    public func leakyRelu(negativeSlope a: Float = 0.01) -> Variable {
+        let x = value
+        let y = Tensor.elementwise(x) { s, d, r in for i in r { d[i] = s[i] > 0 ? s[i] : a * s[i] } }
+        return record("leaky_relu", [self], y) { gy, _ in
+            [Tensor.elementwise(gy, x) { g, xs, d, r in for i in r { d[i] = xs[i] > 0 ? g[i] : a * g[i] } }]
+        }
+    }
+
+    /// min(max(x, 0), 6) (MobileNet).
+    public func relu6() -> Variable {
+        let x = value
+        let y = Tensor.elementwise(x) { s, d, r in for i in r { d[i] = Swift.min(Swift.max(s[i], 0), 6) } }
+        return record("relu6", [self], y) { gy, _ in
+            [Tensor.elementwise(gy, x) { g, xs, d, r in for i in r { d[i] = xs[i] > 0 && xs[i] < 6 ? g[i] : 0 } }]
+        }
+    }
+
+    public func sigmoid() -> Variable {
+        let y = Tensor.elementwise(value) { s, d, r in for i in r { d[i] = Tensor.sigmoid(s[i]) } }
+        return record("sigmoid", [self], y) { gy, _ in
+            [Tensor.elementwise(gy, y) { g, ys, d, r in for i in r { d[i] = g[i] * ys[i] * (1 - ys[i]) } }]
+        }
+    }
+
+    public func tanh() -> Variable {
+        let y = Tensor.elementwise(value) { s, d, r in for i in r { d[i] = tanhf(s[i]) } }
+        return record("tanh", [self], y) { gy, _ in
+            [Tensor.elementwise(gy, y) { g, ys, d, r in for i in r { d[i] = g[i] * (1 - ys[i] * ys[i]) } }]
+        }
+    }
+
+    /// x·sigmoid(x) (Swish / SiLU).
+    public func silu() -> Variable {
+        let x = value
+        let y = Tensor.elementwise(x) { s, d, r in for i in r { d[i] = s[i] * Tensor.sigmoid(s[i]) } }
+        return record("silu", [self], y) { gy, _ in
+            [Tensor.elementwise(gy, x) { g, xs, d, r in
+                for i in r {
+                    let sg = Tensor.sigmoid(xs[i])
+                    d[i] = g[i] * sg * (1 + xs[i] * (1 - sg))
+                }
+            }]
+        }
+    }
+
+    /// Softmax along `axis` (default 1, the class axis of `[N, C]` and `[N, C, H, W]`), computed with the
+    /// maximum of each row subtracted, so large logits do not overflow.
+    public func softmax(alongAxis axis: Int = 1) -> Variable {
+        let y = Softmax.forward(value, axis: axis, log: false)
+        return record("softmax", [self], y) { gy, _ in
+            // dx = y ⊙ (gy − Σ_axis gy ⊙ y)
+            let dot = (gy * y).sum(alongAxis: axis, keepingDimension: true)
+            return [y * (gy - dot)]
+        }
+    }
+
+    /// log(softmax(x)) along `axis`, as `x − max − log Σ exp(x − max)` per row.
+    public func logSoftmax(alongAxis axis: Int = 1) -> Variable {
+        let y = Softmax.forward(value, axis: axis, log: true)
+        return record("log_softmax", [self], y) { gy, _ in
+            // dx = gy − softmax ⊙ Σ_axis gy
+            let total = gy.sum(alongAxis: axis, keepingDimension: true)
+            return [gy - y.exp() * total]
+        }
+    }
+}
+
+enum Softmax {
+    /// Softmax or log-softmax along `axis`, with the per-row maximum subtracted.
+    static func forward(_ x: Tensor, axis: Int, log: Bool) -> Tensor {
+        precondition(axis >= 0 && axis < x.rank, "axis \(axis) for shape \(x.shape)")
+        let outer = x.shape.dims[..<axis].reduce(1, *)
+        let length = x.shape[axis]
+        let inner = x.shape.dims[(axis + 1)...].reduce(1, *)
+        return x.withUnsafeBufferPointer { px in
+            let s = SendablePointer(px.baseAddress!)
+            return Tensor(shape: x.shape) { out in
+                let d = SendablePointer(out.baseAddress!)
+                Compute.parallelFor(outer * inner, grain: 64) { r in
+                    for oi in r {
+                        let o = oi / inner, i = oi % inner
+                        let base = o * length * inner + i
+                        var m = -Float.infinity
+                        for k in 0..<length { m = Swift.max(m, s[base + k * inner]) }
+                        var total: Float = 0
+                        for k in 0..<length { total += expf(s[base + k * inner] - m) }
+                        if log {
+                            let lse = m + logf(total)
+                            for k in 0..<length { d[base + k * inner] = s[base + k * inner] - lse }
+                        } else {
+                            for k in 0..<length { d[base + k * inner] = expf(s[base + k * inner] - m) / total }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,68 @@
+// Convolution and transposed convolution. The arithmetic lives in KestrelTensor's `Convolution` (im2col +
+// GEMM); here each op's forward and backward sit side by side:
+//   conv:            y = W ⋆ x + b      dx = col2im(Wᵀ·dy)   dW = Σ dy·colsᵀ   db = Σ dy
+//   conv-transpose:  y = col2im(Wᵀ·x)   dx = W ⋆ dy          dW = Σ x·cols(dy)ᵀ  db = Σ dy
+
+/// 2-D convolution: x `[N, C, H, W]`, weight `[Cout, C/groups, kh, kw]`, bias `[Cout]` → `[N, Cout, OH, OW]`.
+public func conv2d(_ x: Variable, weight: Variable, bias: Variable?, geometry g: ConvGeometry) -> Variable {
+    let (xv, wv) = (x.value, weight.value)
+    let y = Convolution.forward(xv, weight: wv, bias: bias?.value, geometry: g)
+    let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
+    return record("conv2d", inputs, y) { gy, needs in
+        var grads: [Tensor?] = [
+            needs[0] ? Convolution.backwardData(gy, weight: wv, inputShape: xv.shape, geometry: g) : nil,
+            needs[1] ? Convolution.backwardWeight(gy, input: xv, weightShape: wv.shape, geometry: g) : nil,
+        ]
+        if inputs.count == 3 { grads.append(needs[2] ? Convolution.backwardBias(gy) : nil) }
+        return grads
+    }
+}
+
+/// Output size of a transposed convolution (PyTorch's ConvTranspose2d):
+/// `(in − 1)·stride − 2·padding + dilation·(kernel − 1) + outputPadding + 1`.
+public func convTranspose2dOutputSize(h: Int, w: Int, geometry g: ConvGeometry, outputPadding: (Int, Int)) -> (Int, Int) {
+    ((h - 1) * g.strideH - 2 * g.padH + g.dilationH * (g.kernelH - 1) + outputPadding.0 + 1,
+     (w - 1) * g.strideW - 2 * g.padW + g.dilationW * (g.kernelW - 1) + outputPadding.1 + 1)
+}
+
+/// Transposed convolution (the adjoint of `conv2d` with the same geometry), PyTorch's ConvTranspose2d:
+/// x `[N, Cin, H, W]`, weight `[Cin, Cout/groups, kh, kw]`, bias `[Cout]` → `[N, Cout, OH, OW]` with OH from
+/// ``convTranspose2dOutputSize(h:w:geometry:outputPadding:)``. `outputPadding` must be smaller than the stride
+/// or the dilation.
+public func convTranspose2d(_ x: Variable, weight: Variable, bias: Variable?, geometry g: ConvGeometry,
+                            outputPadding: (Int, Int) = (0, 0)) -> Variable {
+    let (xv, wv) = (x.value, weight.value)
+    precondition(xv.rank == 4 && wv.rank == 4 && xv.shape[1] == wv.shape[0],
+                 "conv-transpose input \(xv.shape) and weight \(wv.shape) (weight is [Cin, Cout/groups, kh, kw])")
+    precondition(outputPadding.0 < max(g.strideH, g.dilationH) && outputPadding.1 < max(g.strideW, g.dilationW),
+                 "output padding must be smaller than stride or dilation")
+    let (oh, ow) = convTranspose2dOutputSize(h: xv.shape[2], w: xv.shape[3], geometry: g, outputPadding: outputPadding)
+    let outShape: Shape = [xv.shape[0], wv.shape[1] * g.groups, oh, ow]
+    var y = Convolution.backwardData(xv, weight: wv, inputShape: outShape, geometry: g)
+    if let b = bias?.value { y = y + b.reshaped([1, -1, 1, 1]) }
+    let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
+    return record("conv_transpose2d", inputs, y) { gy, needs in
+        var grads: [Tensor?] = [
+            needs[0] ? Convolution.forward(gy, weight: wv, bias: nil, geometry: g) : nil,
+            needs[1] ? Convolution.backwardWeight(xv, input: gy, weightShape: wv.shape, geometry: g) : nil,
+        ]
+        if inputs.count == 3 { grads.append(needs[2] ? Convolution.backwardBias(gy) : nil) }
+        return grads
+    }
+}
+
+/// Fully connected layer, PyTorch's layout: x `[N, in]`, weight `[out, in]`, bias `[out]` → `[N, out]`.
+public func linear(_ x: Variable, weight: Variable, bias: Variable?) -> Variable {
+    let (xv, wv) = (x.value, weight.value)
+    var y = Tensor.matmul(xv, wv, transposeB: true)  // y = x·Wᵀ
+    if let b = bias?.value { y = y + b }
+    let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
+    return record("linear", inputs, y) { gy, needs in
+        var grads: [Tensor?] = [
+            needs[0] ? Tensor.matmul(gy, wv) : nil,  // dx = dy·W
+            needs[1] ? Tensor.matmul(gy, xv, transposeA: true) : nil,  // dW = dyᵀ·x
+        ]
+        if inputs.count == 3 { grads.append(needs[2] ? gy.sum(alongAxis: 0) : nil) }
+        return grads
+    }
+}

@@ -1,0 +1,311 @@
+// Normalisation ops over `[N, C, …]`, with the per-group statistics and the backward written side by side.
+// Common backward for y = γ·x̂ + β, x̂ = (x − μ)·σ⁻¹ over a group of M elements:
+//   dx = σ⁻¹/M · (M·dx̂ − Σdx̂ − x̂·Σ(dx̂·x̂)),  dx̂ = dy·γ,  dγ = Σ dy·x̂,  dβ = Σ dy.
+
+/// Statistics of one batch-norm forward in training mode, for the layer to fold into its running averages.
+public struct BatchStatistics {
+    /// Per-channel mean over N, H, W.
+    public let mean: Tensor
+    /// Per-channel biased variance (divided by the count), the one the normalisation used.
+    public let variance: Tensor
+    /// Elements per channel (N·H·W), to turn the variance unbiased for the running average.
+    public let count: Int
+}
+
+/// Batch normalisation in training mode: normalises each channel of `[N, C, H, W]` (or `[N, C]`) with the
+/// batch's mean and biased variance; `gamma` and `beta` are `[C]`.
+public func batchNormTraining(_ x: Variable, gamma: Variable, beta: Variable, eps: Float) -> (Variable, BatchStatistics) {
+    let xv = x.value
+    let (n, c) = (xv.shape[0], xv.shape[1])
+    let l = xv.count / Swift.max(n * c, 1)
+    let m = n * l
+    precondition(m > 1 || true)
+    var mean = [Float](repeating: 0, count: c), invStd = [Float](repeating: 0, count: c), variance = [Float](repeating: 0, count: c)
+    xv.withUnsafeBufferPointer { px in
+        for ch in 0..<c {
+            var s = 0.0, s2 = 0.0
+            for img in 0..<n {
+                let plane = px.baseAddress! + (img * c + ch) * l
+                var ps: Float = 0
+                for i in 0..<l { ps += plane[i] }
+                s += Double(ps)
+            }
+            let mu = s / Double(Swift.max(m, 1))
+            for img in 0..<n {
+                let plane = px.baseAddress! + (img * c + ch) * l
+                var ps: Float = 0
+                let muF = Float(mu)
+                for i in 0..<l {
+                    let d = plane[i] - muF
+                    ps += d * d
+                }
+                s2 += Double(ps)
+            }
+            let v = s2 / Double(Swift.max(m, 1))
+            mean[ch] = Float(mu)
+            variance[ch] = Float(v)
+            invStd[ch] = Float(1 / (v + Double(eps)).squareRoot())
+        }
+    }
+    let (gv, bv) = (gamma.value.scalars, beta.value.scalars)
+    let (meanC, invC) = (mean, invStd)
+    let xhat = Tensor.byPlanes(xv.shape, planes: n * c, planeSize: l) { plane, out in
+        let ch = plane % c
+        xv.withUnsafeBufferPointer { px in
+            let src = px.baseAddress! + plane * l
+            for i in 0..<l { out[i] = (src[i] - meanC[ch]) * invC[ch] }
+        }
+    }
+    let y = Tensor.byPlanes(xv.shape, planes: n * c, planeSize: l) { plane, out in
+        let ch = plane % c
+        xhat.withUnsafeBufferPointer { ph in
+            let src = ph.baseAddress! + plane * l
+            for i in 0..<l { out[i] = gv[ch] * src[i] + bv[ch] }
+        }
+    }
+    let stats = BatchStatistics(mean: Tensor(shape: [c], scalars: mean), variance: Tensor(shape: [c], scalars: variance),
+                                count: m)
+    let out = record("batch_norm", [x, gamma, beta], y) { gy, needs in
+        // Per-channel Σdy and Σdy·x̂.
+        var sumDy = [Float](repeating: 0, count: c), sumDyXhat = [Float](repeating: 0, count: c)
+        gy.withUnsafeBufferPointer { pg in
+            xhat.withUnsafeBufferPointer { ph in
+                for plane in 0..<(n * c) {
+                    let ch = plane % c
+                    var a: Float = 0, b: Float = 0
+                    for i in 0..<l {
+                        a += pg[plane * l + i]
+                        b += pg[plane * l + i] * ph[plane * l + i]
+                    }
+                    sumDy[ch] += a
+                    sumDyXhat[ch] += b
+                }
+            }
+        }
+        let (sd, sdx) = (sumDy, sumDyXhat)
+        let dx: Tensor? = needs[0] ? Tensor.byPlanes(xv.shape, planes: n * c, planeSize: l) { plane, out in
+            let ch = plane % c
+            let k = gv[ch] * invC[ch] / Float(m)
+            gy.withUnsafeBufferPointer { pg in
+                xhat.withUnsafeBufferPointer { ph in
+                    for i in 0..<l {
+                        out[i] = k * (Float(m) * pg[plane * l + i] - sd[ch] - ph[plane * l + i] * sdx[ch])
+                    }
+                }
+            }
+        } : nil
+        return [dx, needs[1] ? Tensor(shape: [c], scalars: sdx) : nil, needs[2] ? Tensor(shape: [c], scalars: sd) : nil]
+    }
+    return (out, stats)
+}
+
+/// Batch normalisation in evaluation mode: `y = γ·(x − running mean)/√(running var + eps) + β`; the running
+/// statistics are constants (no gradient).
+public func batchNormInference(_ x: Variable, gamma: Variable, beta: Variable, runningMean: Tensor,
+                               runningVariance: Tensor, eps: Float) -> Variable {
+    let xv = x.value
+    let (n, c) = (xv.shape[0], xv.shape[1])
+    let l = xv.count / Swift.max(n * c, 1)
+    let rm = runningMean.scalars, rv = runningVariance.scalars
+    let inv = rv.map { 1 / ($0 + eps).squareRoot() }
+    let (gv, bv) = (gamma.value.scalars, beta.value.scalars)
+    let scale = (0..<c).map { gv[$0] * inv[$0] }
+    let shift = (0..<c).map { bv[$0] - rm[$0] * scale[$0] }
+    let y = Tensor.byPlanes(xv.shape, planes: n * c, planeSize: l) { plane, out in
+        let ch = plane % c
+        xv.withUnsafeBufferPointer { px in
+            let src = px.baseAddress! + plane * l
+            for i in 0..<l { out[i] = src[i] * scale[ch] + shift[ch] }
+        }
+    }
+    return record("batch_norm_eval", [x, gamma, beta], y) { gy, needs in
+        let dx: Tensor? = needs[0] ? Tensor.byPlanes(xv.shape, planes: n * c, planeSize: l) { plane, out in
+            let ch = plane % c
+            gy.withUnsafeBufferPointer { pg in
+                for i in 0..<l { out[i] = pg[plane * l + i] * scale[ch] }
+            }
+        } : nil
+        var dg = [Float](repeating: 0, count: c), db = [Float](repeating: 0, count: c)
+        if needs[1] || needs[2] {
+            gy.withUnsafeBufferPointer { pg in
+                xv.withUnsafeBufferPointer { px in
+                    for plane in 0..<(n * c) {
+                        let ch = plane % c
+                        for i in 0..<l {
+                            let g = pg[plane * l + i]
+                            db[ch] += g
+                            dg[ch] += g * (px[plane * l + i] - rm[ch]) * inv[ch]
+                        }
+                    }
+                }
+            }
+        }
+        return [dx, needs[1] ? Tensor(shape: [c], scalars: dg) : nil, needs[2] ? Tensor(shape: [c], scalars: db) : nil]
+    }
+}
+
+/// Normalises groups of `groupSize` consecutive elements (each row of a `[groups, groupSize]` view) to zero
+/// mean and unit (biased) variance, then applies a per-element affine map whose parameters repeat with period
+/// `affinePeriod` along the group and are held constant over `affineRun` consecutive elements:
+/// LayerNorm is one group per sample with an elementwise affine (run 1), GroupNorm is `G` groups per sample with
+/// a per-channel affine (run H·W).
+func groupedNormalization(_ name: String, _ x: Variable, groupSize: Int, gamma: Variable?, beta: Variable?,
+                          affineRun: Int, eps: Float) -> Variable {
+    let xv = x.value
+    let groups = xv.count / groupSize
+    let gv = gamma?.value.scalars, bv = beta?.value.scalars
+    let paramCount = gv?.count ?? 0
+    var means = [Float](repeating: 0, count: groups), invs = [Float](repeating: 0, count: groups)
+    xv.withUnsafeBufferPointer { px in
+        for gi in 0..<groups {
+            let base = px.baseAddress! + gi * groupSize
+            var s = 0.0
+            for i in 0..<groupSize { s += Double(base[i]) }
+            let mu = s / Double(groupSize)
+            var s2 = 0.0
+            for i in 0..<groupSize { s2 += (Double(base[i]) - mu) * (Double(base[i]) - mu) }
+            means[gi] = Float(mu)
+            invs[gi] = Float(1 / (s2 / Double(groupSize) + Double(eps)).squareRoot())
+        }
+    }
+    let (mu, inv) = (means, invs)
+    // Index of the affine parameter for element i of group gi.
+    @Sendable func param(_ gi: Int, _ i: Int) -> Int { ((gi * groupSize + i) / affineRun) % Swift.max(paramCount, 1) }
+    let xhat = Tensor.byPlanes(xv.shape, planes: groups, planeSize: groupSize) { gi, out in
+        xv.withUnsafeBufferPointer { px in
+            for i in 0..<groupSize { out[i] = (px[gi * groupSize + i] - mu[gi]) * inv[gi] }
+        }
+    }
+    let y: Tensor
+    if let gv, let bv {
+        y = Tensor.byPlanes(xv.shape, planes: groups, planeSize: groupSize) { gi, out in
+            xhat.withUnsafeBufferPointer { ph in
+                for i in 0..<groupSize {
+                    let p = param(gi, i)
+                    out[i] = gv[p] * ph[gi * groupSize + i] + bv[p]
+                }
+            }
+        }
+    } else {
+        y = xhat
+    }
+    let inputs = [x] + [gamma, beta].compactMap { $0 }
+    return record(name, inputs, y) { gy, needs in
+        let dxhat = Tensor.byPlanes(xv.shape, planes: groups, planeSize: groupSize) { gi, out in
+            gy.withUnsafeBufferPointer { pg in
+                for i in 0..<groupSize { out[i] = pg[gi * groupSize + i] * (gv.map { $0[param(gi, i)] } ?? 1) }
+            }
+        }
+        let dx = Tensor.byPlanes(xv.shape, planes: groups, planeSize: groupSize) { gi, out in
+            dxhat.withUnsafeBufferPointer { pd in
+                xhat.withUnsafeBufferPointer { ph in
+                    var s: Float = 0, sx: Float = 0
+                    for i in 0..<groupSize {
+                        s += pd[gi * groupSize + i]
+                        sx += pd[gi * groupSize + i] * ph[gi * groupSize + i]
+                    }
+                    let m = Float(groupSize)
+                    for i in 0..<groupSize {
+                        out[i] = inv[gi] / m * (m * pd[gi * groupSize + i] - s - ph[gi * groupSize + i] * sx)
+                    }
+                }
+            }
+        }
+        var grads: [Tensor?] = [needs[0] ? dx : nil]
+        if gamma != nil {
+            var dg = [Float](repeating: 0, count: paramCount), db = [Float](repeating: 0, count: paramCount)
+            gy.withUnsafeBufferPointer { pg in
+                xhat.withUnsafeBufferPointer { ph in
+                    for gi in 0..<groups {
+                        for i in 0..<groupSize {
+                            let p = param(gi, i)
+                            dg[p] += pg[gi * groupSize + i] * ph[gi * groupSize + i]
+                            db[p] += pg[gi * groupSize + i]
+                        }
+                    }
+                }
+            }
+            grads.append(needs[1] ? Tensor(shape: gamma!.shape, scalars: dg) : nil)
+            grads.append(needs[2] ? Tensor(shape: beta!.shape, scalars: db) : nil)
+        }
+        return grads
+    }
+}
+
+/// Layer normalisation over the trailing dimensions that `gamma`/`beta` (shape = those dimensions) cover, e.g.
+/// `[N, C, H, W]` with gamma `[C, H, W]`. Without affine parameters pass `normalizedCount`.
+public func layerNorm(_ x: Variable, gamma: Variable?, beta: Variable?, normalizedCount: Int? = nil, eps: Float = 1e-5) -> Variable {
+    let size = gamma?.shape.count ?? normalizedCount ?? x.shape.dims.dropFirst().reduce(1, *)
+    precondition(x.value.count % size == 0, "layer norm over \(size) elements of \(x.shape)")
+    return groupedNormalization("layer_norm", x, groupSize: size, gamma: gamma, beta: beta, affineRun: 1, eps: eps)
+}
+
+/// Group normalisation of `[N, C, H, W]` in `groups` groups of C/groups channels; gamma/beta are `[C]`.
+/// Instance normalisation is `groups == C`.
+public func groupNorm(_ x: Variable, groups: Int, gamma: Variable?, beta: Variable?, eps: Float = 1e-5) -> Variable {
+    let (c, l) = (x.shape[1], x.shape.dims.dropFirst(2).reduce(1, *))
+    precondition(c % groups == 0, "\(c) channels in \(groups) groups")
+    return groupedNormalization("group_norm", x, groupSize: (c / groups) * l, gamma: gamma, beta: beta, affineRun: l, eps: eps)
+}
+
+/// Inverted dropout: in training, zeroes each element with probability `p` and scales the rest by 1/(1 − p), so
+/// evaluation needs no rescaling. The mask comes from `rng`, so a seeded run is reproducible.
+public func dropout(_ x: Variable, p: Float, using rng: inout RandomSource) -> Variable {
+    precondition(p >= 0 && p < 1, "dropout probability must be in [0, 1), got \(p)")
+    if p == 0 { return x }
+    let keep = 1 / (1 - p)
+    let mask = Tensor(shape: x.shape) { d in
+        for i in 0..<d.count { d[i] = rng.nextUnit() >= Double(p) ? keep : 0 }
+    }
+    return record("dropout", [x], x.value * mask) { gy, _ in [gy * mask] }
+}
+
+/// Each position's vector along the channel axis scaled to unit L2 norm (PyTorch's `F.normalize(x, dim=1)`):
+/// `y = x / max(‖x‖₂, eps)` over C, for `[N, C, H, W]` (or `[N, C]`). SSD applies it to conv4_3 before its
+/// learned per-channel scale.
+public func l2Normalize(_ x: Variable, eps: Float = 1e-12) -> Variable {
+    let xv = x.value
+    let (n, c) = (xv.shape[0], xv.shape[1])
+    let l = xv.count / Swift.max(n * c, 1)
+    var norms = [Float](repeating: 0, count: n * l)
+    xv.withUnsafeBufferPointer { px in
+        for img in 0..<n {
+            for i in 0..<l {
+                var s: Float = 0
+                for ch in 0..<c { let v = px[(img * c + ch) * l + i]; s += v * v }
+                norms[img * l + i] = Swift.max(s.squareRoot(), eps)
+            }
+        }
+    }
+    let nv = norms
+    let y = Tensor(shape: xv.shape) { d in
+        xv.withUnsafeBufferPointer { px in
+            for img in 0..<n { for ch in 0..<c { for i in 0..<l { d[(img * c + ch) * l + i] = px[(img * c + ch) * l + i] / nv[img * l + i] } } }
+        }
+    }
+    return record("l2_normalize", [x], y) { gy, _ in
+        // dx = (gy − y·Σ_c(gy·y)) / ‖x‖ (when ‖x‖ > eps; below, the denominator is the constant eps)
+        let g = Tensor(shape: xv.shape) { d in
+            gy.withUnsafeBufferPointer { pg in
+                y.withUnsafeBufferPointer { py in
+                    xv.withUnsafeBufferPointer { px in
+                        for img in 0..<n {
+                            for i in 0..<l {
+                                let norm = nv[img * l + i]
+                                var dot: Float = 0
+                                for ch in 0..<c { dot += pg[(img * c + ch) * l + i] * py[(img * c + ch) * l + i] }
+                                let clamped = norm <= eps
+                                for ch in 0..<c {
+                                    let k = (img * c + ch) * l + i
+                                    d[k] = clamped ? pg[k] / norm : (pg[k] - py[k] * dot) / norm
+                                    _ = px
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return [g]
+    }
+}

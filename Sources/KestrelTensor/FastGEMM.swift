@@ -1,0 +1,306 @@
+import CKestrelKernels
+
+/// Kestrel's own SGEMM: cache-blocked and packed (the BLIS / GotoBLAS structure), with register micro-kernels
+/// in C intrinsics for AVX-512 (8×32 tile) and AVX2 + FMA (6×16 tile), chosen at run time from the CPU's
+/// features. On CPUs with neither (or not x86-64) it runs ``PortableGEMM``.
+///
+/// Threads: the rows or the columns of C (whichever has more register tiles) are split into ``Compute/threads``
+/// contiguous ranges, one per thread; OpenBLAS is not involved, so its threads never compete with these.
+///
+/// Determinism: every element of C is the same chain of FMAs whatever the thread count, the range a thread
+/// covers or the ISA (the depth is blocked as a function of k alone), so results are bit-identical across
+/// thread counts and between the AVX-512 and AVX2 kernels. They differ from ``BLASGEMM`` and
+/// ``PortableGEMM`` by rounding only.
+public struct FastGEMM: GEMMKernel {
+    /// An instruction set with a micro-kernel.
+    public enum ISA: String, Sendable, CaseIterable {
+        case avx512, avx2
+
+        var c: KKISA { self == .avx512 ? KK_ISA_AVX512 : KK_ISA_AVX2 }
+    }
+
+    /// The micro-kernel this instance runs, or nil for the portable fallback.
+    public let isa: ISA?
+
+    /// The best instruction set this CPU supports (nil when neither AVX-512 nor AVX2 + FMA is available).
+    public static let bestISA: ISA? = {
+        switch kk_cpu_isa() {
+        case KK_ISA_AVX512: return .avx512
+        case KK_ISA_AVX2: return .avx2
+        default: return nil
+        }
+    }()
+
+    /// The best micro-kernel for this CPU (the portable fallback where there is none).
+    public init() { isa = FastGEMM.bestISA }
+
+    /// A specific micro-kernel; nil when this CPU cannot run it.
+    public init?(isa: ISA) {
+        guard let best = FastGEMM.bestISA, best == .avx512 || isa == .avx2 else { return nil }
+        self.isa = isa
+    }
+
+    /// The register tile (rows × columns of C per micro-kernel call).
+    public var registerTile: (rows: Int, columns: Int) {
+        guard let isa else { return (4, 16) }
+        var mr = 0, nr = 0
+        kk_register_tile(isa.c, &mr, &nr)
+        return (mr, nr)
+    }
+
+    /// Runs `iterations` steps of twelve independent FMA chains of the ISA's full-width vectors on the calling
+    /// thread and returns the floating-point operations done (2 per FMA lane), or 0 when this CPU lacks the
+    /// ISA. Timed by a caller, it measures one core's FP32 FMA peak (as ../shared/anchors/limits.c does).
+    public static func fmaPeakProbe(isa: ISA, iterations: Int) -> Double {
+        let sink = kk_fma_peak_probe(isa.c, iterations)
+        guard sink != 0 else { return 0 }
+        return Double(iterations) * 12 * (isa == .avx512 ? 16 : 8) * 2
+    }
+
+    public func sgemm(
+        order: MatrixOrder, transA: MatrixTranspose, transB: MatrixTranspose, m: Int, n: Int, k: Int,
+        alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        validate(order: order, transA: transA, transB: transB, m: m, n: n, k: k, lda: lda, ldb: ldb, ldc: ldc)
+        guard let isa else {
+            PortableGEMM().sgemm(order: order, transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a,
+                                 lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            return
+        }
+        if m == 0 || n == 0 { return }
+        // Column-major C (m×n) is row-major Cᵀ (n×m) = op(B)ᵀ · op(A)ᵀ over the same memory.
+        let rowMajor = order == .rowMajor
+        let (rm, rn) = rowMajor ? (m, n) : (n, m)
+        let (pa, tA, ldA, pb, tB, ldB) = rowMajor ? (a, transA, lda, b, transB, ldb) : (b, transB, ldb, a, transA, lda)
+        // In the row-major problem, op(A)(i, p) = pa[i·lda + p] (or pa[p·lda + i] transposed); likewise B.
+        var g = KKGemm()
+        g.m = rm; g.n = rn; g.k = k
+        g.alpha = alpha; g.beta = beta
+        g.a = pa
+        (g.rsa, g.csa) = tA == .noTranspose ? (ldA, 1) : (1, ldA)
+        g.b.kind = KK_B_DENSE
+        g.b.dense.p = pb
+        (g.b.dense.rs, g.b.dense.cs) = tB == .noTranspose ? (ldB, 1) : (1, ldB)
+        g.c = c
+        g.ldc = ldc
+        g.segment = rn
+        g.segmentStride = 0
+        FastGEMM.run(g, isa: isa)
+    }
+
+    /// Runs a problem over ``Compute/threads`` threads: rows or columns of C in contiguous, tile-aligned
+    /// ranges, each range computed by one `kk_sgemm` call with its own scratch memory from ``Workspace``.
+    static func run(_ g: KKGemm, isa: ISA) {
+        var mr = 0, nr = 0
+        kk_register_tile(isa.c, &mr, &nr)
+        let rowTiles = (g.m + mr - 1) / mr, colTiles = (g.n + nr - 1) / nr
+        // Each thread gets at least ~2 MFLOP so tiny products stay on the calling thread.
+        let work = 2 * Double(g.m) * Double(g.n) * Double(g.k)
+        let threads = max(1, min(Compute.threads, Int(work / 2e6)))
+        // Splitting columns makes every thread pack all of A (m·k floats), splitting rows all of B (k·n): split
+        // the longer side, unless it has too few tiles to go round.
+        let splitColumns = (g.n >= g.m && colTiles >= threads) || rowTiles < threads
+        let tiles = splitColumns ? colTiles : rowTiles
+        let chunks = max(1, min(threads, tiles))
+        let scratch = Int(kk_sgemm_workspace(isa.c))
+        let problem = ProblemBox(g)
+        let span = splitColumns ? nr : mr
+        Compute.parallelFor(chunks) { range in
+            Workspace.shared.withBuffer(count: scratch) { work in
+                for chunk in range {
+                    // Tile-aligned bounds: chunk i gets tiles [tiles·i / chunks, tiles·(i+1) / chunks).
+                    let lo = tiles * chunk / chunks * span
+                    let hi = min(splitColumns ? problem.g.n : problem.g.m, tiles * (chunk + 1) / chunks * span)
+                    withUnsafePointer(to: problem.g) { gp in
+                        let status = splitColumns
+                            ? kk_sgemm(gp, isa.c, 0, gp.pointee.m, lo, hi, work)
+                            : kk_sgemm(gp, isa.c, lo, hi, 0, gp.pointee.n, work)
+                        assert(status == 0, "kk_sgemm refused ISA \(isa)")
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A GEMM problem description carried into the worker closures. Its pointers are only dereferenced by the
+/// C kernels, each of which writes a disjoint range of C.
+struct ProblemBox: @unchecked Sendable {
+    let g: KKGemm
+    init(_ g: KKGemm) { self.g = g }
+}
+
+extension FastGEMM {
+    /// Convolution forward without a column buffer: for each weight group, one GEMM
+    /// `y[img, grp·Cout/g + o, ·] = W_grp[o, ·] · im2col(x_grp)[·, img·L + ·]` over the whole batch, whose B panels
+    /// are packed straight from the NCHW images (the im2col happens inside the packing) and whose output columns
+    /// land directly in the NCHW output, image by image.
+    ///
+    /// Shapes: x `[n, c, h, w]`, weight `[cout, c/groups, kh, kw]`, y `[n, cout, oh, ow]` (written, not read).
+    /// Returns false, writing nothing, when this instance has no micro-kernel (the portable fallback).
+    func convolutionForward(
+        x: UnsafePointer<Float>, n: Int, c: Int, h: Int, w: Int, weight: UnsafePointer<Float>, cout: Int,
+        geometry g: ConvGeometry, y: UnsafeMutablePointer<Float>
+    ) -> Bool {
+        guard let isa else { return false }
+        let (oh, ow) = g.outputSize(h: h, w: w)
+        let l = oh * ow, cg = c / g.groups, coutg = cout / g.groups, k = cg * g.kernelH * g.kernelW
+        if FastGEMM.prefersIndirect(positions: n * l, outChannels: coutg, depth: k) {
+            indirectConvolution(x: x, n: n, c: c, h: h, w: w, weight: weight, cout: cout, geometry: g, y: y, isa: isa)
+            return true
+        }
+        for grp in 0..<g.groups {
+            var p = KKGemm()
+            p.m = coutg; p.n = n * l; p.k = k
+            p.alpha = 1; p.beta = 0
+            p.a = weight + grp * coutg * k
+            p.rsa = k; p.csa = 1
+            p.b.kind = KK_B_IM2COL
+            p.b.im2col = KKIm2col(
+                x: x + grp * cg * h * w, channels: cg, height: h, width: w, kh: g.kernelH, kw: g.kernelW,
+                sh: g.strideH, sw: g.strideW, ph: g.padH, pw: g.padW, dh: g.dilationH, dw: g.dilationW, oh: oh,
+                ow: ow, imageStride: c * h * w)
+            p.c = y + grp * coutg * l
+            p.ldc = l; p.segment = l; p.segmentStride = cout * l
+            FastGEMM.run(p, isa: isa)
+        }
+        return true
+    }
+}
+
+/// Direct depthwise 3×3 convolution (see `kk_depthwise3x3`): planes split across ``Compute/threads``.
+enum Depthwise {
+    /// True when `kk_depthwise3x3` computes this geometry: one input and one output channel per group, a 3×3
+    /// window, stride 1 or 2, padding 0 or 1, no dilation.
+    static func supports(_ g: ConvGeometry, channels c: Int, outChannels cout: Int) -> Bool {
+        g.groups == c && cout == c && g.kernelH == 3 && g.kernelW == 3 && g.strideH == g.strideW
+            && (g.strideH == 1 || g.strideH == 2) && g.padH == g.padW && (g.padH == 0 || g.padH == 1)
+            && g.dilationH == 1 && g.dilationW == 1
+    }
+
+    /// y `[n, c, oh, ow]` = depthwise(x `[n, c, h, w]`, weight `[c, 1, 3, 3]`) (+ bias `[c]`).
+    static func forward(x: UnsafePointer<Float>, n: Int, c: Int, h: Int, w: Int, weight: UnsafePointer<Float>,
+                        bias: UnsafePointer<Float>?, geometry g: ConvGeometry, y: UnsafeMutablePointer<Float>) {
+        let (oh, ow) = g.outputSize(h: h, w: w)
+        let sx = SendablePointer(x), sw = SendablePointer(weight), sy = SendablePointer(y)
+        let sb = bias.map { SendablePointer($0) }
+        Compute.parallelFor(n * c, grain: max(1, 8192 / max(oh * ow, 1))) { range in
+            // Planes [lo, hi) of the flattened [n·c]: split at image boundaries.
+            var plane = range.lowerBound
+            while plane < range.upperBound {
+                let img = plane / c, c0 = plane % c, c1 = min(c, c0 + range.upperBound - plane)
+                let status = kk_depthwise3x3(sx.base + img * c * h * w, h, w, sw.base, sb?.base, sy.base + img * c * oh * ow,
+                                             g.strideH, g.padH, c0, c1)
+                assert(status == 0, "kk_depthwise3x3 refused a supported geometry")
+                plane += c1 - c0
+            }
+        }
+    }
+}
+
+extension FastGEMM {
+    /// Whether the indirect kernel beats packing im2col panels. It repacks the weights (coutg·k floats) on every
+    /// call, one panel at a time while that panel is hot; measured on ResNet's 3×3 shapes it wins even at 7×7
+    /// batch 1 (72 vs 65 GFLOP/s on one core), where im2col panels waste 15 of every 64 columns. With fewer than
+    /// 8 output channels per group its 32-channel panels would be mostly empty.
+    static func prefersIndirect(positions: Int, outChannels: Int, depth: Int) -> Bool {
+        outChannels >= 8
+    }
+
+    /// Convolution forward by indirect GEMM (`kk_conv_indirect`): the images are zero-padded once, the weights
+    /// of each group packed into panels of output channels, and each register tile of positions × channels
+    /// reads its inputs from the padded images through per-position pointers. Shapes as
+    /// ``convolutionForward(x:n:c:h:w:weight:cout:geometry:y:)``.
+    func indirectConvolution(
+        x: UnsafePointer<Float>, n: Int, c: Int, h: Int, w: Int, weight: UnsafePointer<Float>, cout: Int,
+        geometry g: ConvGeometry, y: UnsafeMutablePointer<Float>, isa: ISA
+    ) {
+        let (oh, ow) = g.outputSize(h: h, w: w)
+        let l = oh * ow, cg = c / g.groups, coutg = cout / g.groups, k = cg * g.kernelH * g.kernelW
+        let hp = h + 2 * g.padH, wp = w + 2 * g.padW
+        var tileRows = 0
+        let nr = kk_indirect_tile(isa.c, &tileRows)
+        let mr = tileRows
+        let panels = (coutg + nr - 1) / nr
+        let padded = g.padH > 0 || g.padW > 0
+        Workspace.shared.withBuffer(count: padded ? n * c * hp * wp : 1) { xpadBuffer in
+            let xpad: UnsafePointer<Float> = padded ? UnsafePointer(xpadBuffer) : x
+            if padded {
+                let src = SendablePointer(x), dst = SendablePointer(xpadBuffer)
+                Compute.parallelFor(n * c, grain: max(1, 16384 / max(hp * wp, 1))) { r in
+                    kk_pad_planes(src.base + r.lowerBound * h * w, r.count, h, w, g.padH, g.padW,
+                                  dst.base + r.lowerBound * hp * wp)
+                }
+            }
+            for grp in 0..<g.groups {
+                let problem = IndirectBox(KKIndirectConv(
+                    xpad: xpad + grp * cg * hp * wp, hp: hp, wp: wp, xpadImageStride: c * hp * wp, channels: cg,
+                    kh: g.kernelH, kw: g.kernelW, sh: g.strideH, sw: g.strideW, dh: g.dilationH, dw: g.dilationW,
+                    oh: oh, ow: ow, weights: weight + grp * coutg * k, cout: coutg, y: y + grp * coutg * l,
+                    yImageStride: cout * l))
+                // Split positions (tile-aligned) across threads, or channel panels when positions are few.
+                let tiles = (n * l + mr - 1) / mr
+                let threads = Compute.threads
+                let splitPanels = tiles < 4 * threads && panels >= threads
+                let units = splitPanels ? panels : tiles
+                let chunks = max(1, min(threads, units))
+                let positions = n * l
+                Compute.parallelFor(chunks) { range in
+                    let offsets = UnsafeMutablePointer<Int>.allocate(capacity: k)
+                    defer { offsets.deallocate() }
+                    Workspace.shared.withBuffer(count: nr * k) { panel in
+                        for chunk in range {
+                            let lo = units * chunk / chunks, hi = units * (chunk + 1) / chunks
+                            withUnsafePointer(to: problem.cv) { cv in
+                                let status = splitPanels
+                                    ? kk_conv_indirect(cv, isa.c, 0, positions, lo * nr, min(coutg, hi * nr), offsets, panel)
+                                    : kk_conv_indirect(cv, isa.c, lo * mr, min(positions, hi * mr), 0, coutg, offsets, panel)
+                                assert(status == 0, "kk_conv_indirect refused ISA \(isa)")
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+extension Depthwise {
+    /// True when the backward passes have direct kernels: stride 1 (dx needs padding 1, dW padding 0 or 1).
+    static func supportsBackward(_ g: ConvGeometry, channels c: Int, outChannels cout: Int, forData: Bool) -> Bool {
+        supports(g, channels: c, outChannels: cout) && g.strideH == 1 && (!forData || g.padH == 1)
+    }
+
+    /// dx `[n, c, h, w]` for dy `[n, c, h, w]` (stride 1, padding 1): the forward kernel on dy with every 3×3
+    /// kernel rotated by 180°.
+    static func backwardData(dy: UnsafePointer<Float>, n: Int, c: Int, h: Int, w: Int, weight: UnsafePointer<Float>,
+                             geometry g: ConvGeometry, dx: UnsafeMutablePointer<Float>) {
+        let rotated = UnsafeMutablePointer<Float>.allocate(capacity: c * 9)
+        defer { rotated.deallocate() }
+        for i in 0..<(c * 9) { rotated[i] = weight[i / 9 * 9 + 8 - i % 9] }
+        forward(x: dy, n: n, c: c, h: h, w: w, weight: rotated, bias: nil, geometry: g, y: dx)
+    }
+
+    /// dW `[c, 1, 3, 3]` = Σ over images and positions of dy · x (stride 1, padding 0 or 1); each thread owns a
+    /// range of channels and sums the images in order, so the result does not depend on the thread count.
+    static func backwardWeight(x: UnsafePointer<Float>, dy: UnsafePointer<Float>, n: Int, c: Int, h: Int, w: Int,
+                               geometry g: ConvGeometry, dw: UnsafeMutablePointer<Float>) {
+        let (oh, ow) = g.outputSize(h: h, w: w)
+        dw.update(repeating: 0, count: c * 9)
+        let sx = SendablePointer(x), sdy = SendablePointer(dy), sdw = SendablePointer(dw)
+        Compute.parallelFor(c, grain: max(1, 8192 / max(n * h * w, 1))) { r in
+            for img in 0..<n {
+                let status = kk_depthwise3x3_weight_grad(sx.base + img * c * h * w, h, w, sdy.base + img * c * oh * ow,
+                                                         1, g.padH, r.lowerBound, r.upperBound, sdw.base)
+                assert(status == 0, "kk_depthwise3x3_weight_grad refused a supported geometry")
+            }
+        }
+    }
+}
+
+/// An indirect-convolution problem carried into the worker closures (each writes disjoint outputs).
+struct IndirectBox: @unchecked Sendable {
+    let cv: KKIndirectConv
+    init(_ cv: KKIndirectConv) { self.cv = cv }
+}

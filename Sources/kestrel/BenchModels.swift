@@ -1,0 +1,132 @@
+import ArgumentParser
+import KestrelModels
+
+/// Shared options of the model benchmarks.
+struct ModelBenchOptions: ParsableArguments {
+    @Option(parsing: .upToNextOption, help: "Models (see `kestrel models`).")
+    var model: [String] = ["resnet20"]
+
+    @Option(help: "Square input side (default: each model's own).")
+    var input: Int?
+
+    @Option(name: .customLong("batch-size"), parsing: .upToNextOption, help: "Batch sizes.")
+    var batchSize: [Int] = [1]
+
+    @Option(parsing: .upToNextOption, help: "Thread counts.")
+    var threads: [Int] = [2]
+
+    @Option(help: "Classes of the classifier head (default: 1000 for ImageNet-size models, 10 otherwise).")
+    var classes: Int?
+
+    @Flag(help: "CIFAR ResNets with 1x1 projection shortcuts (option B), as ../shared/anchors/models_ort.py builds them.")
+    var projection = false
+
+    func validate() throws {
+        for m in model where !ModelZoo.names.contains(m) {
+            throw ValidationError("unknown model \(m); known: \(ModelZoo.names.joined(separator: ", "))")
+        }
+        guard batchSize.allSatisfy({ $0 > 0 }), threads.allSatisfy({ $0 > 0 }) else {
+            throw ValidationError("batch sizes and threads must be positive")
+        }
+    }
+
+    func make(_ name: String) throws -> (any ImageClassifier, Int) {
+        let e = try ModelZoo.entry(name)
+        let size = input ?? e.defaultInputSize
+        let classes = self.classes ?? (e.defaultInputSize >= 224 ? 1000 : 10)
+        if projection, name == "resnet20" || name == "resnet56" {
+            var rng = RandomSource(seed: 0)
+            return (CIFARResNet(depth: name == "resnet20" ? 20 : 56, classes: classes, projection: true, rng: &rng), size)
+        }
+        return (try ModelZoo.make(name, classes: classes, inputSize: size), size)
+    }
+}
+
+struct BenchInfer: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "infer",
+        abstract: "Inference time per batch (eval mode, no gradients), beside ../shared/anchors/models_ort.py.")
+
+    @OptionGroup var models: ModelBenchOptions
+    @OptionGroup var options: BenchOptions
+
+    func run() throws {
+        for name in models.model {
+            let (model, size) = try models.make(name)
+            model.eval()
+            for t in models.threads {
+                for n in models.batchSize {
+                    Compute.withThreads(t) {
+                        let x = Variable(Tensor.random(seed: 1, [n, 3, size, size]))
+                        let (seconds, guardInfo) = options.guarded {
+                            measure(repeats: options.repeats, minTime: options.minTime) {
+                                _ = GradMode.withoutGradients { model(x) }
+                            }
+                        }
+                        reportModelBench(options, name: name, work: "inference", size: size, batch: n, threads: t,
+                                         seconds: seconds, extra: guardInfo)
+                    }
+                }
+            }
+        }
+    }
+
+}
+
+/// One model-benchmark record: ms per batch (lower is better) and images/s.
+func reportModelBench(_ options: BenchOptions, name: String, work: String, size: Int, batch: Int, threads: Int,
+                      seconds: [Double], extra: [(String, JSON)]) {
+        let ms = seconds.map { $0 * 1e3 }
+        if options.output.json {
+            var r = benchRecord(suite: "models", work: "\(name) \(work)", size: "\(size)x\(size) batch \(batch)",
+                                threads: threads, values: ms, unit: "ms", extra: [("images_per_s", .double(round6(Double(batch) / median(seconds))))] + extra)
+            if case .object(var pairs) = r {
+                if let i = pairs.firstIndex(where: { $0.0 == "higher_is_better" }) { pairs[i].1 = .bool(false) }
+                r = .object(pairs)
+            }
+            Console.out(r.text)
+        } else {
+            Console.out("\(name) \(work) \(size)x\(size) batch \(batch), \(threads) threads: \(fixed(median(ms), 2)) ms/batch, \(fixed(Double(batch) / median(seconds), 1)) images/s")
+        }
+}
+
+struct BenchTrain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "One full training step (forward, cross-entropy, backward, momentum-SGD update) per batch.")
+
+    @OptionGroup var models: ModelBenchOptions
+    @OptionGroup var options: BenchOptions
+
+    func run() throws {
+        for name in models.model {
+            let (model, size) = try models.make(name)
+            model.train()
+            let optimizer = try Optimizer(model.namedParameters(), rule: Momentum(momentum: 0.9), learningRate: 0.01)
+            for t in models.threads {
+                for n in models.batchSize {
+                    Compute.withThreads(t) {
+                        let x = Variable(Tensor.random(seed: 1, [n, 3, size, size]))
+                        let targets = (0..<n).map { $0 % model.classes }
+                        let (seconds, guardInfo) = options.guarded {
+                            measure(repeats: options.repeats, minTime: options.minTime) {
+                                optimizer.zeroGrad()
+                                crossEntropyLoss(model(x), targets: targets).backward()
+                                optimizer.step()
+                            }
+                        }
+                        reportModelBench(options, name: name, work: "training step", size: size, batch: n, threads: t,
+                                         seconds: seconds, extra: guardInfo)
+                    }
+                }
+            }
+        }
+    }
+}
+
+extension Tensor {
+    static func random(seed: UInt64, _ shape: Shape) -> Tensor {
+        var rng = RandomSource(seed: seed)
+        return Tensor.uniform(shape, low: -1, high: 1, using: &rng)
+    }
+}

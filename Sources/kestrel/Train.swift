@@ -1,0 +1,236 @@
+import ArgumentParser
+import Foundation
+import KestrelData
+import KestrelImage
+import KestrelModels
+import KestrelTraining
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train an image classifier on an ImageFolder or a CSV manifest.",
+        discussion: """
+            DATA is a folder with one sub-folder per class (or train/ and val/ folders that each have them), or
+            a .csv manifest of path,label lines. Without a val/ folder, --val-split holds out that fraction of
+            each class (seeded). RUN_DIR receives config.json, metrics.jsonl (one line per epoch),
+            last.safetensors and best.safetensors (torchvision-style state dicts), confusion.json and
+            resume.safetensors. Ctrl-C saves a checkpoint and stops; --resume RUN_DIR continues exactly where it
+            stopped (weights, optimizer state, epoch, batch, data order, dropout masks).
+            """)
+
+    @Option(help: "Training data: an ImageFolder or a .csv manifest.")
+    var data: String?
+
+    @Option(help: "Model name (see `kestrel models`).")
+    var model = "resnet20"
+
+    @Option(help: "The run folder to create.")
+    var out: String?
+
+    @Option(help: "Continue the run in this folder.")
+    var resume: String?
+
+    @Option(help: "Epochs.") var epochs = 10
+    @Option(name: .customLong("batch-size"), help: "Images per batch.") var batchSize = 64
+    @Option(help: "Learning rate.") var lr: Float = 0.01
+    @Option(help: "sgd, momentum, nesterov, adam, adamw, rmsprop, adagrad.") var optimizer = "momentum"
+    @Option(name: .customLong("weight-decay"), help: "L2 weight decay (decoupled for adamw).") var weightDecay: Float = 5e-4
+    @Option(help: "Learning-rate schedule: constant, step, multistep, cosine.") var schedule = "cosine"
+    @Option(help: "Linear warm-up epochs.") var warmup = 0
+    @Option(name: .customLong("label-smoothing"), help: "Label smoothing ε.") var labelSmoothing: Float = 0
+    @Option(help: "Seed for initialisation, split, order and augmentation.") var seed: UInt64 = 0
+    @Option(help: "Compute threads.") var threads: Int?
+    @Option(help: "Image-loading threads.") var workers = 1
+    @Option(name: .customLong("val-split"), help: "Fraction of each class held out for validation.") var valSplit = 0.2
+    @Option(name: .customLong("input-size"), help: "Square input side (default: the model's).") var inputSize: Int?
+    @Option(help: "Input channels, 1 or 3 (default: 1 if the first image is gray, else 3).") var channels: Int?
+    @Flag(help: "Random horizontal flips while training.") var hflip = false
+    @Flag(name: .customLong("skip-unreadable"), help: "Report and skip unreadable images instead of stopping.") var skipUnreadable = false
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+        if resume == nil {
+            guard data != nil else { throw ValidationError("give --data (or --resume RUN_DIR)") }
+            guard out != nil else { throw ValidationError("give --out RUN_DIR for the run's files") }
+            guard ModelZoo.names.contains(model) else {
+                throw ValidationError("unknown model '\(model)'; known: \(ModelZoo.names.joined(separator: ", "))")
+            }
+        }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        guard workers >= 1 else { throw ValidationError("--workers must be at least 1") }
+        if let channels, channels != 1 && channels != 3 { throw ValidationError("--channels must be 1 or 3") }
+    }
+
+    func run() throws {
+        if let threads { Compute.threads = threads }
+        installInterruptHandler()
+        let trainer: ClassifierTrainer
+        do throws(TrainingError) {
+            trainer = try resume != nil ? resumeTrainer() : newTrainer()
+        } catch {
+            Console.error("error: \(error)")
+            throw ExitCode(1)
+        }
+        let cfg = trainer.config
+        if trainer.state.epoch > 0 || trainer.state.batch > 0 {
+            Console.error("resuming \(trainer.runDirectory) at epoch \(trainer.state.epoch + 1), batch \(trainer.state.batch + 1)")
+        }
+        Console.error("training \(cfg.model) (\(trainer.model.parameterCount) parameters) on \(trainer.train.count) images of \(cfg.classes.count) classes, validating on \(trainer.validation.count); \(cfg.normalization.channels)x\(cfg.normalization.height)x\(cfg.normalization.width) input")
+        var progress = ProgressLine()
+        var skipped = 0
+        let state: RunState
+        do {
+            state = try trainer.run(events: { event in
+                switch event {
+                case .batch(let epoch, let batch, let batches, let loss, let means, let rate):
+                    let remaining = Double(batches - batch) * Double(cfg.batchSize) / max(rate, 1e-9)
+                        + Double(cfg.epochs - epoch - 1) * Double(trainer.train.count) / max(rate, 1e-9)
+                    let accuracy = means["accuracy"] ?? 0
+                    progress.update("epoch \(epoch + 1)/\(cfg.epochs) batch \(batch)/\(batches) loss \(fixed(loss, 4)) acc \(fixed(100 * accuracy, 1))% \(fixed(rate, 0)) img/s ETA \(ProgressLine.duration(remaining))")
+                case .epoch(let m):
+                    progress.clear()
+                    var line = "epoch \(m.epoch)/\(m.epochs) lr \(m.learningRate) train loss \(fixed(m.trainLoss, 4)) acc \(fixed(100 * (m["train_accuracy"] ?? 0), 2))%"
+                    if let vl = m["val_loss"], let va = m["val_accuracy"] {
+                        line += " · val loss \(fixed(vl, 4)) acc \(fixed(100 * va, 2))%"
+                    }
+                    line += " · \(fixed(m.seconds, 1)) s, \(fixed(m.imagesPerSecond, 0)) img/s"
+                    if !output.json { Console.out(line) } else { Console.error(line) }
+                case .skipped(let e):
+                    skipped += 1
+                    progress.clear()
+                    Console.error("warning: skipped \(e)")
+                case .interrupted(let epoch, let batch):
+                    progress.clear()
+                    Console.error("interrupted at epoch \(epoch + 1), batch \(batch): checkpoint saved; continue with kestrel train --resume \(trainer.runDirectory)")
+                }
+            }, shouldStop: { interruptRequested.load(ordering: .relaxed) })
+        } catch {
+            progress.clear()
+            Console.error("error: \(error)")
+            throw ExitCode(1)
+        }
+        if interruptRequested.load(ordering: .relaxed) && state.epoch < cfg.epochs { throw ExitCode(130) }
+        let best = state.bestScore
+        let total = state.history.reduce(0) { $0 + $1.seconds }
+        if output.json {
+            Console.out(JSON.object([
+                ("runDir", .string(trainer.runDirectory)), ("model", .string(cfg.model)), ("epochs", .int(cfg.epochs)),
+                ("bestEpoch", .int(state.bestEpoch)), ("bestAccuracy", trainer.validation.count > 0 ? .double(best) : .null),
+                ("finalValidationAccuracy", state.history.last?["val_accuracy"].map { .double($0) } ?? .null),
+                ("trainSeconds", .double(total)), ("skipped", .int(skipped)),
+            ]).text)
+        } else {
+            if trainer.validation.count > 0 {
+                Console.out("best validation accuracy \(fixed(100 * best, 2))% at epoch \(state.bestEpoch); \(fixed(total, 1)) s of training; run in \(trainer.runDirectory)")
+            } else {
+                Console.out("final training accuracy \(fixed(100 * (state.history.last?["train_accuracy"] ?? 0), 2))% (no validation split); \(fixed(total, 1)) s of training; run in \(trainer.runDirectory)")
+            }
+        }
+    }
+
+    func newTrainer() throws(TrainingError) -> ClassifierTrainer {
+        let path = data!
+        let (trainSet, valSet) = try loadSplit(path)
+        let firstChannels: Int
+        do {
+            firstChannels = try ImageCodec.info(contentsOfFile: trainSet.samples[0].path).channels
+        } catch { throw TrainingError(error.message, path: error.path) }
+        let c = channels ?? (firstChannels <= 2 ? 1 : 3)
+        let size: Int
+        if let inputSize {
+            size = inputSize
+        } else {
+            do throws(ModelError) { size = try ModelZoo.entry(model).defaultInputSize } catch { throw TrainingError(error.message) }
+        }
+        let config = TrainingConfig(
+            model: model, classes: trainSet.classes, normalization: .centered(channels: c, size: size), epochs: epochs,
+            batchSize: batchSize, learningRate: lr, optimizer: optimizer, weightDecay: weightDecay, schedule: schedule,
+            warmupEpochs: warmup, labelSmoothing: labelSmoothing, seed: seed, validationFraction: valSplit,
+            horizontalFlip: hflip)
+        let (prepTrain, prepEval) = preparations(config)
+        let trainer = try ClassifierTrainer(config: config, train: trainSet, validation: valSet, runDirectory: out!,
+                                            workers: workers, skipUnreadable: skipUnreadable, prepareTrain: prepTrain,
+                                            prepareEval: prepEval)
+        try trainer.start()
+        try? RunInfo(data: path).write(out!)
+        return trainer
+    }
+
+    func resumeTrainer() throws(TrainingError) -> ClassifierTrainer {
+        let dir = resume!
+        let configPath = dir + "/config.json"
+        let config: TrainingConfig
+        do { config = try JSONDecoder().decode(TrainingConfig.self, from: Data(contentsOf: URL(fileURLWithPath: configPath))) } catch {
+            throw TrainingError("cannot read the run's config.json: \(error.localizedDescription)", path: configPath)
+        }
+        guard let dataPath = data ?? RunInfo.read(dir)?.data else {
+            throw TrainingError("give --data: the run does not record where its data is", path: dir)
+        }
+        var (trainSet, valSet) = try loadSplit(dataPath, validationFraction: config.validationFraction, seed: config.seed)
+        guard trainSet.classes == config.classes else {
+            throw TrainingError("the data's classes \(trainSet.classes) differ from the run's \(config.classes)", path: dataPath)
+        }
+        if valSet.count == 0 && config.validationFraction > 0 { (trainSet, valSet) = trainSet.split(validationFraction: config.validationFraction, seed: config.seed) }
+        let (prepTrain, prepEval) = preparations(config)
+        let trainer = try ClassifierTrainer(config: config, train: trainSet, validation: valSet, runDirectory: dir,
+                                            workers: workers, skipUnreadable: skipUnreadable, prepareTrain: prepTrain,
+                                            prepareEval: prepEval)
+        try trainer.restore()
+        return trainer
+    }
+
+    /// Training and validation sets: DATA/train + DATA/val when both exist, else a seeded split of DATA.
+    func loadSplit(_ path: String, validationFraction: Double? = nil, seed: UInt64? = nil) throws(TrainingError)
+        -> (ClassificationDataset, ClassificationDataset)
+    {
+        do throws(DataError) {
+            let fm = FileManager.default
+            for valName in ["val", "validation"] where fm.fileExists(atPath: path + "/train") && fm.fileExists(atPath: path + "/" + valName) {
+                let t = try ClassificationDataset.imageFolder(path + "/train")
+                let v = try ClassificationDataset.imageFolder(path + "/" + valName)
+                guard t.classes == v.classes else {
+                    throw DataError("train/ and \(valName)/ have different class folders", path: path)
+                }
+                return (t, v)
+            }
+            let all = try ClassificationDataset.load(path)
+            return all.split(validationFraction: validationFraction ?? valSplit, seed: seed ?? self.seed)
+        } catch { throw TrainingError(error.message, path: error.path) }
+    }
+
+    /// Images must have the model's input size (resizing arrives with the augmentation module); training
+    /// flips horizontally with probability 1/2 per (seed, epoch, image) when --hflip is on.
+    func preparations(_ config: TrainingConfig) -> (ImagePreparation, ImagePreparation) {
+        let n = config.normalization
+        let flip = config.horizontalFlip
+        let check: ImagePreparation = { image, _, _ in
+            guard image.width == n.width, image.height == n.height else {
+                throw DataError("image is \(image.width)x\(image.height); this build trains on images of the input size \(n.width)x\(n.height) only (use --input-size)")
+            }
+            return image
+        }
+        let train: ImagePreparation = { image, seed, index in
+            let checked = try check(image, seed, index)
+            var rng = RandomSource(seed: seed &+ UInt64(index) &* 0x9E37_79B9_7F4A_7C15)
+            return flip && rng.next() & 1 == 1 ? checked.oriented(2) : checked
+        }
+        return (train, check)
+    }
+}
+
+/// `RUN_DIR/data.json`: where the run's data came from, so --resume can find it.
+struct RunInfo: Codable {
+    var data: String
+
+    static func read(_ dir: String) -> RunInfo? {
+        guard let d = try? Data(contentsOf: URL(fileURLWithPath: dir + "/data.json")) else { return nil }
+        return try? JSONDecoder().decode(RunInfo.self, from: d)
+    }
+
+    func write(_ dir: String) throws {
+        guard !dir.isEmpty, FileManager.default.fileExists(atPath: dir) else { return }
+        let abs = data.hasPrefix("/") ? data : FileManager.default.currentDirectoryPath + "/" + data
+        try Files.writeAtomically(Array(try JSONEncoder().encode(RunInfo(data: abs))), to: dir + "/data.json")
+    }
+}
+
+import KestrelFiles

@@ -1,0 +1,148 @@
+import KestrelTensor
+import Testing
+import _KestrelTestSupport
+
+/// A convolution configuration: the odd shapes the issue asks for (batch 1, odd sizes with stride 2, 1×1
+/// kernels, dilation 2, groups, depthwise) and batches that exercise the multi-image column path.
+struct ConvCase: Sendable, CustomTestStringConvertible {
+    var n: Int, c: Int, h: Int, w: Int, cout: Int
+    var k: (Int, Int), stride: (Int, Int), pad: (Int, Int), dilation: (Int, Int), groups: Int
+    var testDescription: String {
+        "x[\(n),\(c),\(h),\(w)] cout\(cout) k\(k) s\(stride) p\(pad) d\(dilation) g\(groups)"
+    }
+    var geometry: ConvGeometry { ConvGeometry(kernel: k, stride: stride, padding: pad, dilation: dilation, groups: groups) }
+
+    static let all: [ConvCase] = [
+        ConvCase(n: 1, c: 3, h: 7, w: 9, cout: 4, k: (3, 3), stride: (1, 1), pad: (1, 1), dilation: (1, 1), groups: 1),
+        ConvCase(n: 2, c: 3, h: 9, w: 7, cout: 5, k: (3, 3), stride: (2, 2), pad: (1, 1), dilation: (1, 1), groups: 1),
+        ConvCase(n: 1, c: 4, h: 5, w: 6, cout: 6, k: (1, 1), stride: (1, 1), pad: (0, 0), dilation: (1, 1), groups: 1),
+        ConvCase(n: 3, c: 4, h: 5, w: 5, cout: 2, k: (1, 1), stride: (2, 2), pad: (0, 0), dilation: (1, 1), groups: 2),
+        ConvCase(n: 2, c: 2, h: 11, w: 10, cout: 3, k: (3, 3), stride: (1, 1), pad: (2, 2), dilation: (2, 2), groups: 1),
+        ConvCase(n: 2, c: 6, h: 8, w: 7, cout: 9, k: (3, 3), stride: (1, 2), pad: (1, 0), dilation: (1, 1), groups: 3),
+        ConvCase(n: 2, c: 5, h: 7, w: 7, cout: 5, k: (3, 3), stride: (1, 1), pad: (1, 1), dilation: (1, 1), groups: 5),
+        ConvCase(n: 1, c: 4, h: 9, w: 9, cout: 8, k: (3, 3), stride: (2, 2), pad: (1, 1), dilation: (1, 1), groups: 4),
+        ConvCase(n: 1, c: 3, h: 12, w: 10, cout: 2, k: (5, 3), stride: (3, 2), pad: (2, 1), dilation: (1, 2), groups: 1),
+        // Many small images: several images share one column matrix.
+        ConvCase(n: 37, c: 3, h: 4, w: 5, cout: 4, k: (3, 3), stride: (1, 1), pad: (1, 1), dilation: (1, 1), groups: 1),
+        ConvCase(n: 20, c: 4, h: 3, w: 3, cout: 6, k: (2, 2), stride: (1, 1), pad: (0, 0), dilation: (1, 1), groups: 2),
+        // Rows wider than a register tile, register tiles that straddle two images, more output channels than
+        // a tile has rows: the packing-from-images path's edges.
+        ConvCase(n: 3, c: 3, h: 6, w: 37, cout: 11, k: (3, 3), stride: (1, 1), pad: (1, 1), dilation: (1, 1), groups: 1),
+        ConvCase(n: 2, c: 2, h: 5, w: 70, cout: 17, k: (3, 3), stride: (1, 1), pad: (0, 0), dilation: (1, 1), groups: 1),
+        // Depth 576 > one 512-deep GEMM block, through the indirect kernel (144 positions, 9 channels).
+        ConvCase(n: 1, c: 64, h: 12, w: 12, cout: 9, k: (3, 3), stride: (1, 1), pad: (1, 1), dilation: (1, 1), groups: 1),
+        // Depthwise 3×3 (the direct kernel): stride 1 and 2, padding 0 and 1, planes of width 1–2 and odd sizes.
+        ConvCase(n: 2, c: 3, h: 1, w: 1, cout: 3, k: (3, 3), stride: (1, 1), pad: (1, 1), dilation: (1, 1), groups: 3),
+        ConvCase(n: 1, c: 2, h: 2, w: 5, cout: 2, k: (3, 3), stride: (2, 2), pad: (1, 1), dilation: (1, 1), groups: 2),
+        ConvCase(n: 2, c: 4, h: 9, w: 21, cout: 4, k: (3, 3), stride: (2, 2), pad: (0, 0), dilation: (1, 1), groups: 4),
+        ConvCase(n: 1, c: 3, h: 6, w: 35, cout: 3, k: (3, 3), stride: (1, 1), pad: (0, 0), dilation: (1, 1), groups: 3),
+        ConvCase(n: 3, c: 5, h: 17, w: 19, cout: 5, k: (3, 3), stride: (1, 1), pad: (1, 1), dilation: (1, 1), groups: 5),
+    ]
+
+    /// The GEMMs every test runs with: the default FastGEMM (packing straight from the images), OpenBLAS and the
+    /// portable kernel (both through the plain im2col path).
+    static let kernels: [any GEMMKernel] = [FastGEMM(), BLASGEMM(), PortableGEMM()]
+}
+
+@Suite struct ConvolutionTests {
+    @Test(arguments: ConvCase.all)
+    func forwardMatchesTheReference(_ t: ConvCase) {
+        let x = Tensor.random([t.n, t.c, t.h, t.w], seed: 1)
+        let w = Tensor.random([t.cout, t.c / t.groups, t.k.0, t.k.1], seed: 2)
+        let b = Tensor.random([t.cout], seed: 3)
+        let ref = Ref.conv2d(RefTensor(x), RefTensor(w), RefTensor(b), stride: t.stride, padding: t.pad,
+                             dilation: t.dilation, groups: t.groups)
+        for kernel in ConvCase.kernels {
+            Compute.withGEMM(kernel) {
+                for (path, y) in [("forward", Convolution.forward(x, weight: w, bias: b, geometry: t.geometry)),
+                                  ("forwardIm2col", Convolution.forwardIm2col(x, weight: w, bias: b, geometry: t.geometry))] {
+                    #expect(y.shape.dims == ref.shape)
+                    let check = closeness(y.scalars, ref.data, atol: 1e-5, rtol: 1e-5)
+                    #expect(check.ok, "\(kernel) \(path): \(check.message)")
+                }
+            }
+        }
+    }
+
+    @Test(arguments: ConvCase.all.filter {
+        ($0.groups < $0.c || $0.k != (3, 3) || $0.dilation != (1, 1)) && $0.c / $0.groups * $0.k.0 * $0.k.1 <= 512
+    })
+    func fastPathsEqualIm2colBitForBit(_ t: ConvCase) {
+        // Packing from the images feeds the micro-kernel the same panels as im2col; the indirect kernel runs the
+        // same FMA chain as the GEMM when the depth fits one 512-deep block. Either way: the same bits.
+        let x = Tensor.random([t.n, t.c, t.h, t.w], seed: 7)
+        let w = Tensor.random([t.cout, t.c / t.groups, t.k.0, t.k.1], seed: 8)
+        Compute.withGEMM(FastGEMM()) {
+            let fused = Convolution.forward(x, weight: w, bias: nil, geometry: t.geometry)
+            let plain = Convolution.forwardIm2col(x, weight: w, bias: nil, geometry: t.geometry)
+            #expect(fused.isIdentical(to: plain), "\(t.testDescription)")
+        }
+    }
+
+    @Test(arguments: ConvCase.all)
+    func backwardMatchesTheReference(_ t: ConvCase) {
+        let x = Tensor.random([t.n, t.c, t.h, t.w], seed: 4)
+        let w = Tensor.random([t.cout, t.c / t.groups, t.k.0, t.k.1], seed: 5)
+        let (oh, ow) = t.geometry.outputSize(h: t.h, w: t.w)
+        let dy = Tensor.random([t.n, t.cout, oh, ow], seed: 6)
+        let ref = Ref.conv2dBackward(RefTensor(x), RefTensor(w), RefTensor(dy), stride: t.stride, padding: t.pad,
+                                     dilation: t.dilation, groups: t.groups)
+        for kernel in ConvCase.kernels {
+            Compute.withGEMM(kernel) {
+                let dx = Convolution.backwardData(dy, weight: w, inputShape: x.shape, geometry: t.geometry)
+                let dw = Convolution.backwardWeight(dy, input: x, weightShape: w.shape, geometry: t.geometry)
+                let db = Convolution.backwardBias(dy)
+                for (name, got, want) in [("dx", dx, ref.dx), ("dw", dw, ref.dw), ("db", db, ref.db)] {
+                    let check = closeness(got.scalars, want.data, atol: 1e-4, rtol: 1e-4)
+                    #expect(check.ok, "\(kernel) \(name): \(check.message)")
+                }
+            }
+        }
+    }
+
+    @Test func im2colOnArange() {
+        // 1 channel 3x3 image 0...8, 2x2 kernel, stride 1, no padding: columns are the four 2x2 windows.
+        let x: [Float] = (0..<9).map(Float.init)
+        let g = ConvGeometry(kernel: 2)
+        var cols = [Float](repeating: -1, count: 4 * 4)
+        x.withUnsafeBufferPointer { px in
+            cols.withUnsafeMutableBufferPointer { pc in
+                Im2col.im2col(px.baseAddress!, channels: 1, height: 3, width: 3, geometry: g, into: pc.baseAddress!, ld: 4)
+            }
+        }
+        // Row (i, j) lists x[oh + i, ow + j] for the 4 output positions.
+        #expect(cols == [0, 1, 3, 4,  1, 2, 4, 5,  3, 4, 6, 7,  4, 5, 7, 8])
+        // With padding 1 and stride 2: output 2x2, tap (0, 0) reads (-1,-1) (-1,1) (1,-1) (1,1).
+        let gp = ConvGeometry(kernel: 3, stride: 2, padding: 1)
+        var colsP = [Float](repeating: -1, count: 9 * 4)
+        x.withUnsafeBufferPointer { px in
+            colsP.withUnsafeMutableBufferPointer { pc in
+                Im2col.im2col(px.baseAddress!, channels: 1, height: 3, width: 3, geometry: gp, into: pc.baseAddress!, ld: 4)
+            }
+        }
+        #expect(Array(colsP[0..<4]) == [0, 0, 0, 4])
+        #expect(Array(colsP[16..<20]) == [0, 2, 6, 8])  // centre tap (1, 1)
+    }
+
+    @Test func resultsDoNotDependOnTheThreadCountOrRun() {
+        let x = Tensor.random([3, 8, 15, 13], seed: 9)
+        let w = Tensor.random([6, 8, 3, 3], seed: 10)
+        let g = ConvGeometry(kernel: 3, stride: 1, padding: 1)
+        // Kestrel's own kernels (FastGEMM, portable GEMM) are bit-identical for any thread count.
+        for kernel in [FastGEMM(), PortableGEMM()] as [any GEMMKernel] {
+            let runs = [1, 2, 3, 1].map { threads in
+                Compute.withThreads(threads) {
+                    Compute.withGEMM(kernel) {
+                        let y = Convolution.forward(x, weight: w, bias: nil, geometry: g)
+                        let dx = Convolution.backwardData(y, weight: w, inputShape: x.shape, geometry: g)
+                        return (y, dx)
+                    }
+                }
+            }
+            for r in runs.dropFirst() {
+                #expect(r.0.isIdentical(to: runs[0].0), "\(kernel)")
+                #expect(r.1.isIdentical(to: runs[0].1), "\(kernel)")
+            }
+        }
+    }
+}
