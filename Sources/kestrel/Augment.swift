@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KestrelAnnotations
 import KestrelAugment
 import KestrelImage
 
@@ -12,7 +13,11 @@ struct Augment: ParsableCommand {
             i-th image is a pure function of (pipeline, seed, i, k), so the files are byte-identical for any
             --threads. Mixing transforms (mixup, cutmix, mosaic) draw their partners from the same folder.
             With --masks, label masks (1-channel PNG, same relative path, .png) travel with the pixels and are
-            written to --mask-output. OUTPUT may not be INPUT or inside it; inputs are never overwritten;
+            written to --mask-output. With an annotation set (--annotations COCO.json, --voc DIR or --yolo DIR)
+            the images it lists are augmented with their boxes, and a new set in the same format describes the
+            copies: OUTPUT/<name>.json (COCO), OUTPUT/Annotations/ (VOC), or OUTPUT/images, labels and
+            classes.txt (YOLO, whose images are read from DIR/images unless --input is given).
+            OUTPUT may not be INPUT or inside it, nor hold the input annotations; inputs are never overwritten;
             every file is written to a temporary name and renamed. Unreadable images are reported and skipped;
             the exit status is 1 if any failed. A progress line is shown when stderr is a terminal.
             """)
@@ -20,8 +25,8 @@ struct Augment: ParsableCommand {
     @Option(help: "The pipeline file (JSON; see docs/augment.md).")
     var pipeline: String
 
-    @Option(help: "The folder of images to augment.")
-    var input: String
+    @Option(help: "The folder of images to augment (with --yolo: DIR/images by default).")
+    var input: String?
 
     @Option(help: "The folder to write to (created if missing).")
     var output: String
@@ -50,6 +55,15 @@ struct Augment: ParsableCommand {
     @Option(help: "Write a contact sheet of originals and their copies (PNG), boxes and masks drawn.")
     var preview: String?
 
+    @Option(help: "A COCO annotation file for the images in INPUT (file_name relative to INPUT).")
+    var annotations: String?
+
+    @Option(help: "A Pascal VOC folder (Annotations/*.xml) for the images in INPUT.")
+    var voc: String?
+
+    @Option(help: "A YOLO folder (images/, labels/, classes.txt).")
+    var yolo: String?
+
     @OptionGroup var outputOptions: OutputOptions
 
     func validate() throws {
@@ -62,6 +76,10 @@ struct Augment: ParsableCommand {
         guard (masks == nil) == (maskOutput == nil) else {
             throw ValidationError("--masks and --mask-output go together")
         }
+        guard [annotations, voc, yolo].compactMap({ $0 }).count <= 1 else {
+            throw ValidationError("give one of --annotations, --voc and --yolo")
+        }
+        guard input != nil || yolo != nil else { throw ValidationError("--input is required (except with --yolo)") }
         if let preview, ImageFormat.forWriting(path: preview) != .png {
             throw ValidationError("--preview must name a .png file")
         }
@@ -75,8 +93,29 @@ struct Augment: ParsableCommand {
             Console.error("error: \(error)")
             throw ExitCode(2)
         }
+        let input = self.input ?? (yolo.map { ($0 as NSString).appendingPathComponent("images") } ?? ".")
         let inputRoot = try AugmentJob.existingFolder(input, role: "input")
-        let outputRoot = try AugmentJob.preparedOutput(output, notInside: inputRoot, role: "output")
+        // The output may not hold the input annotations either (VOC and YOLO folders, the COCO file).
+        let annotationFolder = voc ?? yolo
+        if let folder = annotationFolder, AugmentJob.isInside(AugmentJob.canonical(output), AugmentJob.canonical(folder)) {
+            Console.error("error: the output folder \(output) is inside the annotation folder \(folder); refusing to write there")
+            throw ExitCode(2)
+        }
+        let outputFolder = try AugmentJob.preparedOutput(output, notInside: inputRoot, role: "output")
+        let outputRoot =
+            yolo == nil
+            ? outputFolder
+            : try AugmentJob.preparedOutput(
+                (output as NSString).appendingPathComponent("images"), notInside: inputRoot, role: "output")
+        var annotationSet: AugmentAnnotations? = nil
+        if let path = annotations ?? voc ?? yolo {
+            let format: AnnotationFormat = annotations != nil ? .coco : voc != nil ? .voc : .yolo
+            annotationSet = try AugmentAnnotations.load(format: format, path: path, output: output)
+            if format == .coco, AugmentJob.canonical(annotationSet!.outputPath) == AugmentJob.canonical(path) {
+                Console.error("error: the new annotations would replace \(path); choose another output folder")
+                throw ExitCode(2)
+            }
+        }
         var maskRoot: String? = nil
         var maskOutputRoot: String? = nil
         if let masks, let maskOutput {
@@ -87,7 +126,7 @@ struct Augment: ParsableCommand {
                 throw ExitCode(2)
             }
         }
-        let files = AugmentJob.imageFiles(under: inputRoot)
+        let files = annotationSet?.files ?? AugmentJob.imageFiles(under: inputRoot)
         guard !files.isEmpty else {
             Console.error("error: no PNG or JPEG files under \(input)")
             throw ExitCode(1)
@@ -95,13 +134,19 @@ struct Augment: ParsableCommand {
         let job = AugmentJob(
             pipeline: recipe, inputRoot: inputRoot, outputRoot: outputRoot, maskRoot: maskRoot,
             maskOutputRoot: maskOutputRoot, files: files, copies: copies, seed: seed, format: format,
-            quality: quality, previewRows: preview == nil ? 0 : 6)
+            quality: quality, previewRows: preview == nil ? 0 : 6, labels: annotationSet?.labels)
         let workers = threads == 0 ? ProcessInfo.processInfo.activeProcessorCount : threads
         let report = job.run(threads: workers, progress: Console.stderrIsTerminal)
         for failure in report.failures { Console.error("error: \(failure.path): \(failure.message)") }
+        if let annotationSet {
+            let (augmented, dropped) = annotationSet.augmented(report.copies, copiesPerImage: copies)
+            try annotationSet.write(augmented, droppedSegmentations: dropped)
+        }
+        let classNames = Dictionary(
+            (annotationSet?.dataset.categories ?? []).map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
         if let preview {
             do throws(ImageError) {
-                try ContactSheet.render(report.previews).write(toFile: preview)
+                try ContactSheet.render(report.previews, classNames: classNames).write(toFile: preview)
             } catch {
                 Console.error("error: preview: \(error)")
                 throw ExitCode(1)
@@ -123,6 +168,7 @@ struct Augment: ParsableCommand {
                     ("seconds", .double(round6(report.seconds))), ("images_per_second", .double(round6(rate))),
                     ("seed", .int(Int(truncatingIfNeeded: seed))), ("threads", .int(workers)),
                     ("output", .string(output)), ("preview", preview.map { .string($0) } ?? .null),
+                ("annotations", annotationSet.map { .string($0.outputPath) } ?? .null),
                 ]).text)
         } else {
             var line = "augmented \(files.count - report.failures.count) of \(files.count) images × \(copies) "
@@ -131,6 +177,9 @@ struct Augment: ParsableCommand {
             if !report.failures.isEmpty { line += "; \(report.failures.count) failed" }
             Console.out(line)
             if let preview { Console.out("preview: \(preview)") }
+            if let annotationSet {
+                Console.out("annotations (\(annotationSet.format.rawValue)): \(annotationSet.outputPath)")
+            }
         }
         if !report.failures.isEmpty { throw ExitCode(1) }
     }

@@ -18,6 +18,9 @@ final class AugmentJob: @unchecked Sendable {
     let quality: Int
     let previewRows: Int
     let partners: DiskPartners
+    /// Boxes of each image (same order as `files`), when annotations were given; box tags index the source
+    /// dataset's annotations.
+    let labels: [[LabeledBox]]?
 
     struct Failure: Error {
         var path: String
@@ -31,6 +34,8 @@ final class AugmentJob: @unchecked Sendable {
         var boxesOut = 0
         var failures: [Failure] = []
         var previews: [[Sample]] = []
+        /// Per input image (nil if it failed): every copy's output name (relative), size and boxes.
+        var copies: [[WrittenCopy]?] = []
         var seconds = 0.0
         // Work distribution and progress, under the run's lock.
         var next = 0
@@ -40,13 +45,15 @@ final class AugmentJob: @unchecked Sendable {
 
     init(
         pipeline: Pipeline, inputRoot: String, outputRoot: String, maskRoot: String?, maskOutputRoot: String?,
-        files: [String], copies: Int, seed: UInt64, format: String, quality: Int, previewRows: Int
+        files: [String], copies: Int, seed: UInt64, format: String, quality: Int, previewRows: Int,
+        labels: [[LabeledBox]]? = nil
     ) {
         (self.pipeline, self.inputRoot, self.outputRoot, self.maskRoot, self.maskOutputRoot) =
             (pipeline, inputRoot, outputRoot, maskRoot, maskOutputRoot)
         (self.files, self.copies, self.seed, self.format, self.quality, self.previewRows) =
             (files, copies, seed, format, quality, previewRows)
-        partners = DiskPartners(root: inputRoot, maskRoot: maskRoot, files: files)
+        self.labels = labels
+        partners = DiskPartners(root: inputRoot, maskRoot: maskRoot, files: files, labels: labels)
     }
 
     // MARK: Paths
@@ -133,6 +140,7 @@ final class AugmentJob: @unchecked Sendable {
     func run(threads: Int, progress: Bool) -> Report {
         let report = Report()
         report.previews = Array(repeating: [], count: min(previewRows, files.count))
+        report.copies = Array(repeating: nil, count: files.count)
         let lock = NSLock()
         let start = Date()
         let total = files.count
@@ -152,6 +160,7 @@ final class AugmentJob: @unchecked Sendable {
                         report.boxesIn += result.boxesIn
                         report.boxesOut += result.boxesOut
                         if i < report.previews.count { report.previews[i] = result.preview }
+                        report.copies[i] = result.copies
                     case .failure(let f):
                         report.failures.append(f)
                     }
@@ -175,11 +184,19 @@ final class AugmentJob: @unchecked Sendable {
         return report
     }
 
+    struct WrittenCopy {
+        var name: String
+        var width: Int
+        var height: Int
+        var boxes: [LabeledBox]
+    }
+
     struct ImageResult {
         var written = 0
         var boxesIn = 0
         var boxesOut = 0
         var preview: [Sample] = []
+        var copies: [WrittenCopy] = []
     }
 
     /// Decodes image `i` and writes its copies.
@@ -201,7 +218,8 @@ final class AugmentJob: @unchecked Sendable {
                 return .failure(
                     Failure(path: (inputRoot as NSString).appendingPathComponent(rel), message: error.description))
             }
-            let path = (outputRoot as NSString).appendingPathComponent(outputName(rel, copy: k, forMask: false))
+            let name = outputName(rel, copy: k, forMask: false)
+            let path = (outputRoot as NSString).appendingPathComponent(name)
             do {
                 try write(out.image, to: path)
                 if let maskOutputRoot, let mask = out.mask {
@@ -216,6 +234,7 @@ final class AugmentJob: @unchecked Sendable {
                 return .failure(Failure(path: path, message: "\(error)"))
             }
             result.written += 1
+            result.copies.append(WrittenCopy(name: name, width: out.width, height: out.height, boxes: out.boxes))
             result.boxesIn += sample.boxes.count
             result.boxesOut += out.boxes.count
             if i < previewRows && k < 5 { result.preview.append(out) }
@@ -259,6 +278,7 @@ struct DiskPartners: PartnerSource {
     let root: String
     let maskRoot: String?
     let files: [String]
+    let labels: [[LabeledBox]]?
 
     var count: Int { files.count }
 
@@ -284,7 +304,7 @@ struct DiskPartners: PartnerSource {
             }
         }
         do throws(AugmentError) {
-            return try Sample(image: image, mask: mask)
+            return try Sample(image: image, boxes: labels?[index] ?? [], mask: mask)
         } catch {
             throw AugmentError(.io(error.message))
         }

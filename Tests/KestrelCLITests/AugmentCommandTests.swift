@@ -154,6 +154,111 @@ import _KestrelTestSupport
         #expect(FileManager.default.fileExists(atPath: sheet.path))
     }
 
+    /// hflip only, so every box has a hand-checkable destination: x' = W − x − w.
+    func flipPipeline(_ dir: URL) throws -> URL {
+        let url = dir.appendingPathComponent("flip.json")
+        try #"{"transforms": [{"name": "hflip"}]}"#.write(to: url, atomically: true, encoding: .utf8)
+        return url
+    }
+
+    func json(_ url: URL) throws -> [String: Any] {
+        try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
+    }
+
+    @Test func cocoAnnotationsDescribeTheCopies() throws {
+        let dir = try Fixtures.temporaryDirectory("kestrel-augment-coco")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let gt = Fixtures.dataset("detection/gt.json")
+        let out = dir.appendingPathComponent("out")
+        let r = try KestrelCLI.run([
+            "augment", "--pipeline", try flipPipeline(dir).path, "--input", Fixtures.dataset("photos"),
+            "--annotations", gt, "--output", out.path, "--copies", "2", "--preview", dir.appendingPathComponent("s.png").path,
+        ])
+        #expect(r.status == 0, "\(r.stderr)")
+        let source = try json(URL(fileURLWithPath: gt))
+        let result = try json(out.appendingPathComponent("gt.json"))
+        let sourceImages = source["images"] as! [[String: Any]]
+        let images = result["images"] as! [[String: Any]]
+        #expect(images.count == 2 * sourceImages.count)
+        #expect((result["categories"] as! [[String: Any]]).count == (source["categories"] as! [[String: Any]]).count)
+        let sourceAnnotations = source["annotations"] as! [[String: Any]]
+        let annotations = result["annotations"] as! [[String: Any]]
+        #expect(annotations.count == 2 * sourceAnnotations.count)
+        #expect(annotations.map { $0["id"] as! Int } == Array(1...annotations.count))
+        for (i, image) in sourceImages.enumerated() {
+            let w = Double(image["width"] as! Int)
+            let stem = ((image["file_name"] as! String) as NSString).deletingPathExtension
+            let expected = sourceAnnotations.filter { $0["image_id"] as! Int == image["id"] as! Int }.map {
+                a -> [Double] in
+                let b = a["bbox"] as! [Double]
+                return [w - b[0] - b[2], b[1], b[2], b[3], Double(a["category_id"] as! Int)]
+            }
+            for k in 0..<2 {
+                let copy = images.first { ($0["file_name"] as! String).hasPrefix("\(stem)_\(k).") }!
+                #expect(copy["id"] as! Int == i * 2 + k + 1)
+                #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent(copy["file_name"] as! String).path))
+                let got = annotations.filter { $0["image_id"] as! Int == copy["id"] as! Int }.map {
+                    a -> [Double] in (a["bbox"] as! [Double]) + [Double(a["category_id"] as! Int)]
+                }
+                #expect(got.count == expected.count)
+                for (g, e) in zip(got, expected) {
+                    #expect(zip(g, e).allSatisfy { abs($0 - $1) < 1e-9 }, "\(stem): \(g) vs \(e)")
+                }
+            }
+        }
+        // The input annotation file can never be replaced.
+        let again = try KestrelCLI.run([
+            "augment", "--pipeline", try flipPipeline(dir).path, "--input", Fixtures.dataset("photos"),
+            "--annotations", gt, "--output", Fixtures.dataset("detection"),
+        ])
+        #expect(again.status == 2)
+    }
+
+    @Test func vocAndYoloAnnotationsAreWrittenInTheirFormat() throws {
+        let dir = try Fixtures.temporaryDirectory("kestrel-augment-vocyolo")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let gt = Fixtures.dataset("detection/gt.json")
+        let voc = dir.appendingPathComponent("voc")
+        let yolo = dir.appendingPathComponent("yolo")
+        #expect(try KestrelCLI.run(["convert-annotations", gt, voc.path, "--from", "coco", "--to", "voc"]).status == 0)
+        #expect(try KestrelCLI.run(["convert-annotations", gt, yolo.path, "--from", "coco", "--to", "yolo"]).status == 0)
+        try FileManager.default.copyItem(atPath: Fixtures.dataset("photos"), toPath: yolo.appendingPathComponent("images").path)
+        let pipeline = try flipPipeline(dir)
+
+        var r = try KestrelCLI.run([
+            "augment", "--pipeline", pipeline.path, "--input", Fixtures.dataset("photos"), "--voc", voc.path,
+            "--output", dir.appendingPathComponent("voc-out").path,
+        ])
+        #expect(r.status == 0, "\(r.stderr)")
+        let xml = try String(contentsOf: dir.appendingPathComponent("voc-out/Annotations/chelsea_0.xml"), encoding: .utf8)
+        let original = try String(contentsOf: voc.appendingPathComponent("Annotations/chelsea.xml"), encoding: .utf8)
+        // chelsea is 451 wide: xmin' = 451 − xmax.
+        func first(_ tag: String, _ text: String) -> Double {
+            let open = text.range(of: "<\(tag)>")!
+            let close = text.range(of: "</\(tag)>", range: open.upperBound..<text.endIndex)!
+            return Double(text[open.upperBound..<close.lowerBound])!
+        }
+        #expect(first("xmin", xml) == 451 - first("xmax", original))
+        #expect(xml.contains("<filename>chelsea_0.png</filename>"))
+
+        r = try KestrelCLI.run(["augment", "--pipeline", pipeline.path, "--yolo", yolo.path, "--output", dir.appendingPathComponent("yolo-out").path])
+        #expect(r.status == 0, "\(r.stderr)")
+        func rows(_ url: URL) throws -> [[Double]] {
+            try String(contentsOf: url, encoding: .utf8).split(separator: "\n").map { $0.split(separator: " ").map { Double($0)! } }
+        }
+        let before = try rows(yolo.appendingPathComponent("labels/coffee.txt"))
+        let after = try rows(dir.appendingPathComponent("yolo-out/labels/coffee_0.txt"))
+        #expect(after.count == before.count)
+        for (a, b) in zip(after, before) {
+            #expect(a[0] == b[0] && abs(a[1] - (1 - b[1])) < 1e-9 && abs(a[2] - b[2]) < 1e-9 && abs(a[3] - b[3]) < 1e-9)
+        }
+        #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("yolo-out/images/coffee_0.png").path))
+        #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("yolo-out/classes.txt").path))
+        // Writing inside the annotation folder would overwrite its labels: refused.
+        r = try KestrelCLI.run(["augment", "--pipeline", pipeline.path, "--yolo", yolo.path, "--output", yolo.appendingPathComponent("x").path])
+        #expect(r.status == 2)
+    }
+
     func decodeRGB(_ url: URL) throws -> [UInt8] {
         try Image(contentsOfFile: url.path).pixels
     }
