@@ -11,10 +11,18 @@
 //                 KestrelTensor (Float32 NCHW tensors, GEMM, im2col; CBLAS, CKestrelKernels)
 //                 <- KestrelNN (autodiff, layers)
 //                 <- KestrelModels (the classifier zoo)
+//                 KestrelAugment (transforms moving image + boxes + mask together; no tensors)
+//                 <- Image, Geometry
 //   CLI           kestrel (one small command per file; it only orchestrates library calls)
 //   Tests         one target per module, plus _KestrelTestSupport (fixtures, hashing, seeded RNG)
 
 import PackageDescription
+
+// KestrelAugment's pixel loops are written for the compiler's vectoriser (byte shuffles, widening multiplies);
+// built for baseline x86-64 (SSE2 only) they run 2–5× slower. So that target is compiled for the CPU that builds
+// it. Set KESTREL_PORTABLE=1 to build binaries that must run on other machines (same results, slower).
+let hostCodegen: [SwiftSetting] =
+    Context.environment["KESTREL_PORTABLE"] == "1" ? [] : [.unsafeFlags(["-target-cpu", "native"])]
 
 let package = Package(
     name: "Kestrel",
@@ -32,6 +40,7 @@ let package = Package(
         .library(name: "KestrelTraining", targets: ["KestrelTraining"]),
         .library(name: "KestrelDetection", targets: ["KestrelDetection"]),
         .library(name: "KestrelSegmentation", targets: ["KestrelSegmentation"]),
+        .library(name: "KestrelAugment", targets: ["KestrelAugment"]),
         .executable(name: "kestrel", targets: ["kestrel"]),
     ],
     dependencies: [
@@ -59,6 +68,8 @@ let package = Package(
         .target(name: "KestrelFiles"),
         .target(name: "KestrelImage", dependencies: ["CKestrelCodecs", "KestrelFiles"]),
         .target(name: "KestrelGeometry"),
+        .target(
+            name: "KestrelAugment", dependencies: ["KestrelImage", "KestrelGeometry"], swiftSettings: hostCodegen),
         .target(name: "KestrelAnnotations", dependencies: ["KestrelGeometry", "KestrelImage"]),
         .target(name: "KestrelMetrics", dependencies: ["KestrelAnnotations", "KestrelGeometry"]),
         .target(name: "KestrelPlot", dependencies: ["KestrelImage"]),
@@ -75,7 +86,7 @@ let package = Package(
             name: "kestrel",
             dependencies: [
                 "KestrelImage", "KestrelGeometry", "KestrelAnnotations", "KestrelMetrics", "KestrelPlot",
-                "KestrelTensor", "KestrelModels", "KestrelData", "KestrelTraining",
+                "KestrelTensor", "KestrelModels", "KestrelData", "KestrelTraining", "KestrelAugment",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -83,6 +94,9 @@ let package = Package(
         .target(name: "_KestrelTestSupport", dependencies: ["KestrelNN"], path: "Tests/_KestrelTestSupport"),
         .testTarget(name: "KestrelImageTests", dependencies: ["KestrelImage", "_KestrelTestSupport"]),
         .testTarget(name: "KestrelGeometryTests", dependencies: ["KestrelGeometry", "_KestrelTestSupport"]),
+        .testTarget(
+            name: "KestrelAugmentTests",
+            dependencies: ["KestrelAugment", "KestrelImage", "KestrelGeometry", "_KestrelTestSupport"]),
         .testTarget(
             name: "KestrelAnnotationsTests", dependencies: ["KestrelAnnotations", "KestrelGeometry", "_KestrelTestSupport"]),
         .testTarget(
@@ -95,6 +109,6 @@ let package = Package(
         .testTarget(name: "KestrelTrainingTests", dependencies: ["KestrelTraining", "KestrelMetrics", "_KestrelTestSupport"]),
         .testTarget(name: "KestrelDetectionTests", dependencies: ["KestrelDetection", "_KestrelTestSupport"]),
         .testTarget(name: "KestrelSegmentationTests", dependencies: ["KestrelSegmentation", "KestrelMetrics", "_KestrelTestSupport"]),
-        .testTarget(name: "KestrelCLITests", dependencies: ["kestrel", "_KestrelTestSupport"]),
+        .testTarget(name: "KestrelCLITests", dependencies: ["kestrel", "KestrelImage", "_KestrelTestSupport"]),
     ]
 )

@@ -23,6 +23,7 @@ ALIASES = {
 
 def norm_work(w):
     w = w.replace(" (OpenCV default)", "").replace(" (Pillow default)", "")
+    w = w.replace("pipeline (5 transforms, Compose)", "pipeline (5 transforms)")  # augment.py names it per tool
     w = ALIASES.get(w, w)
     return re.sub(r"^(decode JPEG) q\d+$", r"\1", w)
 

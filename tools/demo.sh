@@ -48,3 +48,12 @@ $BIN convert-annotations datasets/detection/gt.json "$OUT/detection-yolo" --from
 
 step "kestrel bench nms (greedy NMS, 10,000 random boxes, 1 thread)"
 $BIN bench nms --boxes 10000 --repeats 3 --min-time 0.1
+
+step "kestrel augment: 4 copies of every sample photo and its boxes (datasets/detection) through a pipeline using every transform; a COCO file for the copies and a contact sheet (originals in the first column)"
+rm -rf "$OUT/augmented"
+$BIN augment --pipeline datasets/pipelines/every_transform.json --input datasets/photos \
+  --annotations datasets/detection/gt.json --output "$OUT/augmented" --copies 4 --seed 1 \
+  --preview "$OUT/augment-preview.png"
+
+step "kestrel bench augment (1 thread, 224x224, release build)"
+$BIN bench augment --size 224 --repeats 3 --min-time 0.1 --only pipeline

@@ -10,7 +10,7 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure Kestrel's speed (build with -c release; compare ratios with ../shared/anchors in one run).",
         subcommands: [BenchDecode.self, BenchEncode.self, BenchGEMM.self, BenchConv.self, BenchInfer.self, BenchTrain.self,
-                      BenchNMS.self, BenchEval.self])
+                      BenchNMS.self, BenchEval.self, BenchAugment.self])
 }
 
 /// Options shared by every benchmark.
