@@ -7,5 +7,5 @@ struct Kestrel: ParsableCommand {
         abstract: "Images from disk to trained models and measured results, in native Swift.",
         version: "0.1.0",
         subcommands: [Info.self, Convert.self, Train.self, Classify.self, TestModel.self, Models.self, Eval.self,
-                      ConvertAnnotations.self, Augment.self, Bench.self])
+                      ConvertAnnotations.self, GenerateShapes.self, Augment.self, Bench.self])
 }

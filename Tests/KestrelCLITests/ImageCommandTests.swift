@@ -1,3 +1,4 @@
+import KestrelImage
 import Foundation
 import Testing
 import _KestrelTestSupport
@@ -115,5 +116,26 @@ import _KestrelTestSupport
             }
             #expect(obj?["unit"] as? String == "MP/s")
         }
+    }
+}
+
+@Suite struct GenerateShapesTests {
+    @Test func deterministicForAnyThreadCount() throws {
+        let dir = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let a = dir.appendingPathComponent("a").path, b = dir.appendingPathComponent("b").path
+        var r = try KestrelCLI.run(["generate-shapes", "--out", a, "--train", "6", "--val", "3", "--size", "64", "--threads", "1",
+                                    "--backgrounds", Fixtures.dataset("photos")])
+        #expect(r.status == 0, "\(r.stderr)")
+        r = try KestrelCLI.run(["generate-shapes", "--out", b, "--train", "6", "--val", "3", "--size", "64", "--threads", "3",
+                                "--backgrounds", Fixtures.dataset("photos"), "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        for rel in ["train/annotations.json", "val/annotations.json", "train/images/000005.jpg", "val/masks/000002.png"] {
+            #expect(FileManager.default.contents(atPath: a + "/" + rel) == FileManager.default.contents(atPath: b + "/" + rel), "\(rel)")
+        }
+        let labels = try ImageCodec.decodeLabels(contentsOfFile: a + "/val/masks/000000.png")
+        #expect(labels.width == 64 && labels.pixels.allSatisfy { $0 <= 4 })
+        // An existing folder is refused without --force.
+        #expect(try KestrelCLI.run(["generate-shapes", "--out", a, "--train", "1", "--val", "0"]).status == 1)
     }
 }
