@@ -499,6 +499,20 @@ enum TransformRegistry {
             }
         ),
         (
+            "zoom_out",
+            { r, _, _ throws(AugmentError) in
+                try ZoomOut(
+                    ratio: try r.range("ratio", default: 1...4, single: .exact, in: 1...16),
+                    fill: try r.fill(default: PixelFill(124)), maskFill: try r.maskFill())
+            }
+        ),
+        (
+            "iou_crop",
+            { r, _, _ throws(AugmentError) in
+                try IoURandomCrop(minScale: try r.double("min_scale", default: 0.3, in: 0.01...1))
+            }
+        ),
+        (
             "mixup",
             { r, _, _ throws(AugmentError) in try MixUp(alpha: try r.double("alpha", default: 1, in: 1e-3...1000)) }
         ),
