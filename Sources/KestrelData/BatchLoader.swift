@@ -29,120 +29,54 @@ public final class BatchLoader: @unchecked Sendable {
     public let batchSize: Int
     public let order: [Int]
     public let batchCount: Int
-
-    private let normalization: ImageNormalization
-    private let prepare: ImagePreparation
-    private let skipUnreadable: Bool
-    private let sampleSeed: UInt64
-    private let prefetch: Int
-    private let condition = NSCondition()
-    // Guarded by `condition`:
-    private var nextToBuild: Int
-    private var nextToDeliver: Int
-    private var ready: [Int: Result<Batch, DataError>] = [:]
-    private var cancelled = false
-    private var running = 0
+    private var prefetcher: Prefetcher<Batch>!
 
     public init(
         dataset: ClassificationDataset, batchSize: Int, normalization: ImageNormalization, shuffle: Bool, seed: UInt64,
         epoch: Int, startBatch: Int = 0, workers: Int = 1, prefetch: Int = 2, skipUnreadable: Bool = false,
         prepare: @escaping ImagePreparation = { image, _, _ in image }
     ) {
-        precondition(batchSize > 0 && workers > 0 && prefetch > 0)
+        precondition(batchSize > 0)
         self.dataset = dataset
         self.batchSize = batchSize
-        self.normalization = normalization
-        self.prepare = prepare
-        self.skipUnreadable = skipUnreadable
-        self.prefetch = prefetch
-        var order = Array(0..<dataset.count)
+        var shuffled = Array(0..<dataset.count)
         if shuffle {
             var rng = SplitMix(seed: seed &+ UInt64(epoch) &* 0xA24B_AED4_963E_E407)
-            order.shuffle(using: &rng)
+            shuffled.shuffle(using: &rng)
         }
+        let order = shuffled
         self.order = order
         self.batchCount = (dataset.count + batchSize - 1) / batchSize
-        self.sampleSeed = seed ^ (UInt64(epoch) &* 0x9FB2_1C65_1E98_DF25)
-        nextToBuild = min(startBatch, batchCount)
-        nextToDeliver = nextToBuild
-        running = workers
-        for _ in 0..<workers {
-            DispatchQueue.global(qos: .userInitiated).async { [self] in self.work() }
+        let sampleSeed = seed ^ (UInt64(epoch) &* 0x9FB2_1C65_1E98_DF25)
+        let decode = DecodeOptions(channels: normalization.channels)
+        prefetcher = Prefetcher(count: batchCount, start: startBatch, workers: workers, prefetch: prefetch) { k in
+            let members = Array(order[(k * batchSize)..<min((k + 1) * batchSize, order.count)])
+            var images: [Image] = [], labels: [Int] = [], kept: [Int] = [], skipped: [DataError] = []
+            for index in members {
+                let file = dataset.samples[index]
+                do {
+                    let image = try Image(contentsOfFile: file.path, options: decode)
+                    images.append(try prepare(image, sampleSeed, index))
+                    labels.append(file.label)
+                    kept.append(index)
+                } catch {
+                    let e = DataError((error as? ImageError)?.message ?? "\(error)", path: file.path)
+                    if !skipUnreadable { return .failure(e) }
+                    skipped.append(e)
+                }
+            }
+            do throws(DataError) {
+                return .success(Batch(images: try normalization.batch(images), labels: labels, indices: kept, skipped: skipped))
+            } catch {
+                return .failure(error)
+            }
         }
     }
 
-    deinit {
-        cancel()
-    }
-
-    /// Stops the workers (the batches being built are finished and dropped).
-    public func cancel() {
-        condition.lock()
-        cancelled = true
-        condition.broadcast()
-        condition.unlock()
-    }
+    /// Stops the workers.
+    public func cancel() { prefetcher.cancel() }
 
     /// The next batch in order, waiting for it if needed; nil after the last one. A file that cannot be read is
     /// an error unless `skipUnreadable` (then it is left out of its batch and reported in ``Batch/skipped``).
-    public func nextBatch() throws(DataError) -> Batch? {
-        condition.lock()
-        defer { condition.unlock() }
-        guard nextToDeliver < batchCount else { return nil }
-        while ready[nextToDeliver] == nil && !cancelled { condition.wait() }
-        guard let result = ready.removeValue(forKey: nextToDeliver) else { return nil }
-        nextToDeliver += 1
-        condition.broadcast()
-        return try result.get()
-    }
-
-    private func work() {
-        while true {
-            condition.lock()
-            while !cancelled && nextToBuild < batchCount && nextToBuild - nextToDeliver >= prefetch { condition.wait() }
-            if cancelled || nextToBuild >= batchCount {
-                running -= 1
-                condition.unlock()
-                return
-            }
-            let k = nextToBuild
-            nextToBuild += 1
-            condition.unlock()
-            let result = build(k)
-            condition.lock()
-            ready[k] = result
-            condition.broadcast()
-            condition.unlock()
-        }
-    }
-
-    private func build(_ k: Int) -> Result<Batch, DataError> {
-        let members = Array(order[(k * batchSize)..<min((k + 1) * batchSize, order.count)])
-        var images: [Image] = [], labels: [Int] = [], kept: [Int] = [], skipped: [DataError] = []
-        let decode = DecodeOptions(channels: normalization.channels)
-        for index in members {
-            let file = dataset.samples[index]
-            do {
-                let image = try Image(contentsOfFile: file.path, options: decode)
-                let prepared = try prepare(image, sampleSeed, index)
-                images.append(prepared)
-                labels.append(file.label)
-                kept.append(index)
-            } catch let error as ImageError {
-                let e = DataError(error.message, path: file.path)
-                if !skipUnreadable { return .failure(e) }
-                skipped.append(e)
-            } catch {
-                let e = DataError("\(error)", path: file.path)
-                if !skipUnreadable { return .failure(e) }
-                skipped.append(e)
-            }
-        }
-        do {
-            let tensor = try normalization.batch(images)
-            return .success(Batch(images: tensor, labels: labels, indices: kept, skipped: skipped))
-        } catch {
-            return .failure(error)
-        }
-    }
+    public func nextBatch() throws(DataError) -> Batch? { try prefetcher.next() }
 }
