@@ -78,7 +78,10 @@ let package = Package(
         .target(name: "KestrelModels", dependencies: ["KestrelNN"]),
         .target(name: "KestrelData", dependencies: ["KestrelImage", "KestrelTensor", "KestrelFiles", "KestrelGeometry"]),
         .target(name: "KestrelTraining", dependencies: ["KestrelModels", "KestrelData", "KestrelFiles", "KestrelMetrics", "KestrelPlot"]),
-        .target(name: "KestrelDetection", dependencies: ["KestrelModels", "KestrelGeometry"]),
+        .target(
+            name: "KestrelDetection",
+            dependencies: ["KestrelModels", "KestrelGeometry", "KestrelData", "KestrelAugment", "KestrelAnnotations",
+                           "KestrelMetrics", "KestrelTraining", "KestrelFiles"]),
         .target(name: "KestrelSegmentation", dependencies: ["KestrelModels"]),
 
         // MARK: Command-line tool
@@ -86,7 +89,7 @@ let package = Package(
             name: "kestrel",
             dependencies: [
                 "KestrelImage", "KestrelGeometry", "KestrelAnnotations", "KestrelMetrics", "KestrelPlot",
-                "KestrelTensor", "KestrelModels", "KestrelData", "KestrelTraining", "KestrelAugment",
+                "KestrelTensor", "KestrelModels", "KestrelData", "KestrelTraining", "KestrelAugment", "KestrelDetection",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 

@@ -37,6 +37,20 @@ public struct Canvas: Sendable {
         }
     }
 
+    /// A canvas holding a copy of `image` (gray and gray+alpha are expanded to RGB; alpha is dropped after
+    /// compositing onto white).
+    public init(image: Image) {
+        let flat = image.flattened(onto: 255)
+        self.init(width: flat.width, height: flat.height, background: .black)
+        let c = flat.channels
+        for y in 0..<height {
+            for x in 0..<width {
+                let i = 3 * (y * width + x)
+                for k in 0..<3 { pixels[i + k] = flat[x, y, c == 1 ? 0 : k] }
+            }
+        }
+    }
+
     /// Sets one pixel (ignored outside the clip rectangle).
     public mutating func set(_ x: Int, _ y: Int, _ c: Color) {
         guard x >= max(0, clip.x0), y >= max(0, clip.y0), x < min(width, clip.x1), y < min(height, clip.y1) else { return }
@@ -67,6 +81,20 @@ public struct Canvas: Sendable {
         fillRect(x: x, y: y + h - 1, width: w, height: 1, c)
         fillRect(x: x, y: y, width: 1, height: h, c)
         fillRect(x: x + w - 1, y: y, width: 1, height: h, c)
+    }
+
+    /// A detection-style box: a 2-pixel outline of the rectangle [x1, x2) × [y1, y2) (pixel coordinates,
+    /// rounded) and, if `label` is not empty, the label in black on a filled tab at its top-left corner.
+    public mutating func drawLabeledBox(x1: Double, y1: Double, x2: Double, y2: Double, label: String, _ c: Color) {
+        guard x1.isFinite, y1.isFinite, x2.isFinite, y2.isFinite else { return }
+        let clamp = { (v: Double) in Int(max(-1e6, min(1e6, v)).rounded()) }
+        let x = clamp(x1), y = clamp(y1)
+        let w = max(1, clamp(x2) - x), h = max(1, clamp(y2) - y)
+        strokeRect(x: x, y: y, width: w, height: h, c)
+        strokeRect(x: x + 1, y: y + 1, width: max(1, w - 2), height: max(1, h - 2), c)
+        guard !label.isEmpty else { return }
+        fillRect(x: x, y: y, width: BitmapFont.width(label) + 3, height: BitmapFont.glyphHeight + 3, c)
+        drawText(label, x: x + 2, y: y + 2, .black)
     }
 
     /// A straight line between pixel centres (Bresenham), `thickness` pixels wide (a square pen).

@@ -20,6 +20,10 @@ public final class TrainedClassifier {
         do { config = try JSONDecoder().decode(TrainingConfig.self, from: Data(bytes)) } catch {
             throw TrainingError("config.json is not a Kestrel training config: \(error)", path: configPath)
         }
+        if let task = config.task, task != "classify" {
+            throw TrainingError("this run trained a \(task) model, not a classifier (use kestrel \(task == "detect" ? "detect" : "segment"))",
+                                path: configPath)
+        }
         do {
             model = try ModelZoo.make(config.model, classes: config.classes.count, inputChannels: config.normalization.channels,
                                       inputSize: config.normalization.height)

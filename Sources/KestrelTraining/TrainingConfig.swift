@@ -25,6 +25,12 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
     public var horizontalFlip: Bool
     /// Training-time augmentation: random crops after zero padding by this many pixels (0: none).
     public var cropPadding: Int
+    /// "classify" (nil), "detect" or "segment".
+    public var task: String?
+    /// Detection runs: the dataset's category id for each class (class i is `categoryIDs[i]`), and the width
+    /// multiplier of MobileNet-based detectors.
+    public var categoryIDs: [Int]?
+    public var widthMultiplier: Double?
 
     public init(model: String, classes: [String], normalization: ImageNormalization, epochs: Int = 10,
                 batchSize: Int = 64, learningRate: Float = 0.01, optimizer: String = "momentum", momentum: Float = 0.9,

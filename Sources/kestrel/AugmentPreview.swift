@@ -35,17 +35,9 @@ enum ContactSheet {
                 }
                 canvas.clip = (x0, y0, x0 + tile.image.width, y0 + tile.image.height)
                 for b in tile.boxes {
-                    let x = x0 + Int(b.box.x1.rounded())
-                    let y = y0 + Int(b.box.y1.rounded())
-                    let w = max(1, Int(b.box.x2.rounded()) - Int(b.box.x1.rounded()))
-                    let h = max(1, Int(b.box.y2.rounded()) - Int(b.box.y1.rounded()))
-                    canvas.strokeRect(x: x, y: y, width: w, height: h, colour(b.label))
-                    canvas.strokeRect(x: x + 1, y: y + 1, width: max(1, w - 2), height: max(1, h - 2), colour(b.label))
-                    let name = classNames[b.label] ?? String(b.label)
-                    canvas.fillRect(
-                        x: x, y: y, width: BitmapFont.width(name) + 3, height: BitmapFont.glyphHeight + 3,
-                        colour(b.label))
-                    canvas.drawText(name, x: x + 2, y: y + 2, PlotColor.black)
+                    canvas.drawLabeledBox(
+                        x1: Double(x0) + b.box.x1, y1: Double(y0) + b.box.y1, x2: Double(x0) + b.box.x2,
+                        y2: Double(y0) + b.box.y2, label: classNames[b.label] ?? String(b.label), colour(b.label))
                 }
                 canvas.clip = (0, 0, canvas.width, canvas.height)
             }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KestrelData
+import KestrelDetection
 import KestrelImage
 import KestrelModels
 import KestrelTraining
@@ -17,8 +18,32 @@ struct Train: ParsableCommand {
             stopped (weights, optimizer state, epoch, batch, data order, dropout masks).
             """)
 
-    @Option(help: "Training data: an ImageFolder or a .csv manifest.")
+    @Option(help: "What to train: classify (an image classifier), detect (an SSD).")
+    var task = "classify"
+
+    @Option(help: "Training data: an ImageFolder or .csv manifest (classify); an annotation file or folder (detect).")
     var data: String?
+
+    @Option(help: "detect: the folder the annotations' image file names are relative to.")
+    var images: String?
+
+    @Option(help: "detect: annotation format: coco, voc, yolo.")
+    var format = "coco"
+
+    @Option(name: .customLong("val-data"), help: "detect: validation annotations (default: --val-split of --data).")
+    var valData: String?
+
+    @Option(name: .customLong("val-images"), help: "detect: the validation images' folder (default: --images).")
+    var valImages: String?
+
+    @Option(help: "detect: width multiplier of ssd_mobilenet.")
+    var width: Double = 1
+
+    @Option(name: .customLong("bad-annotations"), help: "detect: stop or skip on an annotation that cannot be trained on.")
+    var badAnnotations = "stop"
+
+    @Flag(name: .customLong("no-augment"), help: "detect: train without SSD's augmentation.")
+    var noAugment = false
 
     @Option(help: "Model name (see `kestrel models`).")
     var model = "resnet20"
@@ -48,6 +73,18 @@ struct Train: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
+        guard ["classify", "detect"].contains(task) else { throw ValidationError("--task must be classify or detect") }
+        if task == "detect" {
+            guard resume != nil || (data != nil && images != nil && out != nil) else {
+                throw ValidationError("--task detect needs --data ANNOTATIONS --images DIR --out RUN_DIR (or --resume RUN_DIR)")
+            }
+            guard ["coco", "voc", "yolo"].contains(format) else { throw ValidationError("--format must be coco, voc or yolo") }
+            guard BadAnnotationPolicy(rawValue: badAnnotations) != nil else { throw ValidationError("--bad-annotations must be stop or skip") }
+            guard width > 0, width <= 4 else { throw ValidationError("--width must be in (0, 4]") }
+            if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+            guard workers >= 1 else { throw ValidationError("--workers must be at least 1") }
+            return
+        }
         if resume == nil {
             guard data != nil else { throw ValidationError("give --data (or --resume RUN_DIR)") }
             guard out != nil else { throw ValidationError("give --out RUN_DIR for the run's files") }
@@ -63,6 +100,11 @@ struct Train: ParsableCommand {
     func run() throws {
         if let threads { Compute.threads = threads }
         installInterruptHandler()
+        let resumedTask = resume.flatMap { RunInfo.read($0)?.task }
+        if task == "detect" || resumedTask == "detect" {
+            try runDetection()
+            return
+        }
         let trainer: ClassifierTrainer
         do throws(TrainingError) {
             trainer = try resume != nil ? resumeTrainer() : newTrainer()
@@ -71,60 +113,24 @@ struct Train: ParsableCommand {
             throw ExitCode(1)
         }
         let cfg = trainer.config
-        if trainer.state.epoch > 0 || trainer.state.batch > 0 {
-            Console.error("resuming \(trainer.runDirectory) at epoch \(trainer.state.epoch + 1), batch \(trainer.state.batch + 1)")
-        }
         Console.error("training \(cfg.model) (\(trainer.model.parameterCount) parameters) on \(trainer.train.count) images of \(cfg.classes.count) classes, validating on \(trainer.validation.count); \(cfg.normalization.channels)x\(cfg.normalization.height)x\(cfg.normalization.width) input")
-        var progress = ProgressLine()
-        var skipped = 0
-        let state: RunState
-        do {
-            state = try trainer.run(events: { event in
-                switch event {
-                case .batch(let epoch, let batch, let batches, let loss, let means, let rate):
-                    let remaining = Double(batches - batch) * Double(cfg.batchSize) / max(rate, 1e-9)
-                        + Double(cfg.epochs - epoch - 1) * Double(trainer.train.count) / max(rate, 1e-9)
-                    let accuracy = means["accuracy"] ?? 0
-                    progress.update("epoch \(epoch + 1)/\(cfg.epochs) batch \(batch)/\(batches) loss \(fixed(loss, 4)) acc \(fixed(100 * accuracy, 1))% \(fixed(rate, 0)) img/s ETA \(ProgressLine.duration(remaining))")
-                case .epoch(let m):
-                    progress.clear()
-                    var line = "epoch \(m.epoch)/\(m.epochs) lr \(m.learningRate) train loss \(fixed(m.trainLoss, 4)) acc \(fixed(100 * (m["train_accuracy"] ?? 0), 2))%"
-                    if let vl = m["val_loss"], let va = m["val_accuracy"] {
-                        line += " · val loss \(fixed(vl, 4)) acc \(fixed(100 * va, 2))%"
-                    }
-                    line += " · \(fixed(m.seconds, 1)) s, \(fixed(m.imagesPerSecond, 0)) img/s"
-                    if !output.json { Console.out(line) } else { Console.error(line) }
-                case .skipped(let e):
-                    skipped += 1
-                    progress.clear()
-                    Console.error("warning: skipped \(e)")
-                case .interrupted(let epoch, let batch):
-                    progress.clear()
-                    Console.error("interrupted at epoch \(epoch + 1), batch \(batch): checkpoint saved; continue with kestrel train --resume \(trainer.runDirectory)")
-                }
-            }, shouldStop: { interruptRequested.load(ordering: .relaxed) })
-        } catch {
-            progress.clear()
-            Console.error("error: \(error)")
-            throw ExitCode(1)
-        }
-        if interruptRequested.load(ordering: .relaxed) && state.epoch < cfg.epochs { throw ExitCode(130) }
-        let best = state.bestScore
-        let total = state.history.reduce(0) { $0 + $1.seconds }
-        if output.json {
-            Console.out(JSON.object([
-                ("runDir", .string(trainer.runDirectory)), ("model", .string(cfg.model)), ("epochs", .int(cfg.epochs)),
-                ("bestEpoch", .int(state.bestEpoch)), ("bestAccuracy", trainer.validation.count > 0 ? .double(best) : .null),
-                ("finalValidationAccuracy", state.history.last?["val_accuracy"].map { .double($0) } ?? .null),
-                ("trainSeconds", .double(total)), ("skipped", .int(skipped)),
-            ]).text)
-        } else {
-            if trainer.validation.count > 0 {
-                Console.out("best validation accuracy \(fixed(100 * best, 2))% at epoch \(state.bestEpoch); \(fixed(total, 1)) s of training; run in \(trainer.runDirectory)")
-            } else {
-                Console.out("final training accuracy \(fixed(100 * (state.history.last?["train_accuracy"] ?? 0), 2))% (no validation split); \(fixed(total, 1)) s of training; run in \(trainer.runDirectory)")
-            }
-        }
+        let validating = trainer.validation.count > 0
+        try driveTraining(
+            trainer, trainImages: trainer.train.count, json: output.json,
+            batchText: { " acc \(fixed(100 * ($0["accuracy"] ?? 0), 1))%" },
+            epochText: { m in
+                var line = " acc \(fixed(100 * (m["train_accuracy"] ?? 0), 2))%"
+                if let vl = m["val_loss"], let va = m["val_accuracy"] { line += " · val loss \(fixed(vl, 4)) acc \(fixed(100 * va, 2))%" }
+                return line
+            },
+            summary: { state, total, _ in
+                let best = state.bestScore
+                let text = validating
+                    ? "best validation accuracy \(fixed(100 * best, 2))% at epoch \(state.bestEpoch); \(fixed(total, 1)) s of training; run in \(trainer.runDirectory)"
+                    : "final training accuracy \(fixed(100 * (state.history.last?["train_accuracy"] ?? 0), 2))% (no validation split); \(fixed(total, 1)) s of training; run in \(trainer.runDirectory)"
+                return (text, [("bestAccuracy", validating ? .double(best) : .null),
+                               ("finalValidationAccuracy", state.history.last?["val_accuracy"].map { .double($0) } ?? .null)])
+            })
     }
 
     func newTrainer() throws(TrainingError) -> ClassifierTrainer {
@@ -220,6 +226,11 @@ struct Train: ParsableCommand {
 /// `RUN_DIR/data.json`: where the run's data came from, so --resume can find it.
 struct RunInfo: Codable {
     var data: String
+    var task: String? = nil
+    var images: String? = nil
+    var format: String? = nil
+    var valData: String? = nil
+    var valImages: String? = nil
 
     static func read(_ dir: String) -> RunInfo? {
         guard let d = try? Data(contentsOf: URL(fileURLWithPath: dir + "/data.json")) else { return nil }
@@ -228,8 +239,12 @@ struct RunInfo: Codable {
 
     func write(_ dir: String) throws {
         guard !dir.isEmpty, FileManager.default.fileExists(atPath: dir) else { return }
-        let abs = data.hasPrefix("/") ? data : FileManager.default.currentDirectoryPath + "/" + data
-        try Files.writeAtomically(Array(try JSONEncoder().encode(RunInfo(data: abs))), to: dir + "/data.json")
+        func absolute(_ p: String?) -> String? {
+            p.map { $0.hasPrefix("/") ? $0 : FileManager.default.currentDirectoryPath + "/" + $0 }
+        }
+        let info = RunInfo(data: absolute(data)!, task: task, images: absolute(images), format: format,
+                           valData: absolute(valData), valImages: absolute(valImages))
+        try Files.writeAtomically(Array(try JSONEncoder().encode(info)), to: dir + "/data.json")
     }
 }
 
