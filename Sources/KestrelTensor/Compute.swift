@@ -1,4 +1,5 @@
 import CBLAS
+import CKestrelKernels
 import Dispatch
 import Synchronization
 
@@ -16,6 +17,13 @@ import Synchronization
 /// depend on `threads` either (each element of C is the same FMA chain however the work is split); with
 /// ``BLASGEMM`` the summation order may change with the thread count (OpenBLAS's choice).
 public enum Compute {
+    /// For executables (a process-wide choice): on glibc, keep large freed blocks in the heap instead of
+    /// returning them to the kernel. Training allocates and frees the same large activations every step; glibc
+    /// serves blocks above its mmap threshold (at most 32 MiB) with fresh mappings, so each step pays page faults
+    /// and kernel page zeroing (6% of an SSD training step). Returns whether it applied (false off glibc).
+    @discardableResult
+    public static func keepFreedMemory() -> Bool { kk_keep_freed_memory() != 0 }
+
     private struct Settings {
         var threads: Int
         var gemm: any GEMMKernel

@@ -1,4 +1,5 @@
 import ArgumentParser
+import KestrelTensor
 
 @main
 struct Kestrel: ParsableCommand {
@@ -8,4 +9,15 @@ struct Kestrel: ParsableCommand {
         version: "0.1.0",
         subcommands: [Info.self, Convert.self, Train.self, Classify.self, TestModel.self, Detect.self, Models.self, Eval.self,
                       ConvertAnnotations.self, GenerateShapes.self, Augment.self, Bench.self])
+
+    static func main() {
+        Compute.keepFreedMemory()
+        var command: any ParsableCommand
+        do {
+            command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
 }

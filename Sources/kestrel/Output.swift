@@ -50,8 +50,11 @@ enum JSON {
 
 /// Where the CLI writes: results to stdout, diagnostics to stderr (so `--json` output stays parseable).
 enum Console {
+    /// A line on stdout, flushed at once: a training run's epoch lines must reach a log file or pipe as they
+    /// happen, not when a buffer fills.
     static func out(_ line: String) {
         print(line)
+        fflush(nil)  // all output streams (the C `stdout` global is not concurrency-safe to name)
     }
 
     static func error(_ line: String) {

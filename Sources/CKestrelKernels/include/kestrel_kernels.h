@@ -133,6 +133,10 @@ int kk_conv_indirect(const KKIndirectConv *cv, KKISA isa, long pos0, long pos1, 
 /// lacks the ISA.
 float kk_fma_peak_probe(KKISA isa, long iterations);
 
+/// glibc only: keep large freed blocks in the process (mmap threshold and trim threshold raised to 1 GiB).
+/// Returns 1 when applied, 0 elsewhere. Process-wide: for executables, not libraries.
+int kk_keep_freed_memory(void);
+
 #ifdef __cplusplus
 }
 #endif
