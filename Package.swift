@@ -110,7 +110,8 @@ let package = Package(
         .testTarget(name: "KestrelModelsTests", dependencies: ["KestrelModels", "_KestrelTestSupport"]),
         .testTarget(name: "KestrelDataTests", dependencies: ["KestrelData", "KestrelImage", "KestrelFiles", "_KestrelTestSupport"]),
         .testTarget(name: "KestrelTrainingTests", dependencies: ["KestrelTraining", "KestrelMetrics", "_KestrelTestSupport"]),
-        .testTarget(name: "KestrelDetectionTests", dependencies: ["KestrelDetection", "_KestrelTestSupport"]),
+        .testTarget(name: "KestrelDetectionTests", dependencies: ["KestrelDetection", "KestrelData", "KestrelAnnotations",
+                                                                 "KestrelTraining", "_KestrelTestSupport"]),
         .testTarget(name: "KestrelSegmentationTests", dependencies: ["KestrelSegmentation", "KestrelMetrics", "_KestrelTestSupport"]),
         .testTarget(name: "KestrelCLITests", dependencies: ["kestrel", "KestrelImage", "_KestrelTestSupport"]),
     ]

@@ -57,3 +57,19 @@ $BIN augment --pipeline datasets/pipelines/every_transform.json --input datasets
 
 step "kestrel bench augment (1 thread, 224x224, release build)"
 $BIN bench augment --size 224 --repeats 3 --min-time 0.1 --only pipeline
+
+step "kestrel train --task detect: a small SSD (ssd_tiny) on datasets/shapes (200 synthetic images, 4 classes), validated on its 50 held-out images each epoch"
+rm -rf "$OUT/shapes-ssd"
+$BIN train --task detect --data datasets/shapes/train/annotations.json --images datasets/shapes/train/images \
+  --val-data datasets/shapes/val/annotations.json --val-images datasets/shapes/val/images \
+  --model ssd_tiny --input-size 128 --epochs DEMO_EPOCHS --batch-size 16 --optimizer adam --lr 0.001 --warmup 1 --seed 0 \
+  --out "$OUT/shapes-ssd"
+
+step "kestrel detect: the trained SSD on two validation images, drawn into $OUT/detections/"
+$BIN detect --model "$OUT/shapes-ssd" datasets/shapes/val/images/000000.jpg datasets/shapes/val/images/000001.jpg \
+  --draw "$OUT/detections"
+
+step "kestrel detect --json | kestrel eval: COCO results for the validation set, scored like pycocotools"
+$BIN detect --model "$OUT/shapes-ssd" --data datasets/shapes/val/annotations.json --images datasets/shapes/val/images \
+  --json > "$OUT/shapes-dets.json" 2>/dev/null
+$BIN eval --gt datasets/shapes/val/annotations.json --dets "$OUT/shapes-dets.json"

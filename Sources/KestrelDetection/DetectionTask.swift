@@ -14,20 +14,42 @@ public struct DetectionBatch: Sendable {
     public let items: [Int]
 }
 
-/// The training-time augmentation of the SSD paper (§3.6), as torchvision's SSD recipe: photometric distortion
-/// (brightness, contrast, saturation, hue, each with probability ½), zoom-out (expand up to 4×, probability ½),
-/// the minimum-IoU random crop, and a horizontal flip with probability ½. Boxes move with the pixels; boxes
-/// smaller than 2 pixels² after a crop are dropped.
-public func ssdTrainingAugmentation(zoomOut: ClosedRange<Double> = 1...4) throws(AugmentError) -> Pipeline {
-    Pipeline([
-        try RandomApply(try Brightness(factor: 0.875...1.125), p: 0.5),
-        try RandomApply(try Contrast(factor: 0.5...1.5), p: 0.5),
-        try RandomApply(try Saturation(factor: 0.5...1.5), p: 0.5),
-        try RandomApply(try Hue(degrees: -18...18), p: 0.5),
-        try RandomApply(try ZoomOut(ratio: zoomOut), p: 0.5),
-        try IoURandomCrop(),
-        try RandomApply(HorizontalFlip(), p: 0.5),
-    ], boxPolicy: BoxPolicy(minVisibility: 0, minArea: 2))
+/// Training-time augmentation for SSD, as torchvision's detection reference presets
+/// (`references/detection/presets.py`). Boxes move with the pixels; boxes smaller than 2 pixels² after a crop
+/// are dropped.
+public enum DetectionAugmentation: String, Sendable, CaseIterable, Codable {
+    /// The SSD paper's (§2.2): photometric distortion (brightness, contrast, saturation, hue, each with
+    /// probability ½), zoom-out (expand up to 4×, probability ½), the minimum-IoU random crop, horizontal flip.
+    /// torchvision trains `ssd300_vgg16` with it.
+    case ssd
+    /// torchvision's `ssdlite` preset: the minimum-IoU random crop and horizontal flip only. Zoom-out makes
+    /// objects up to 4× smaller, which small inputs (128 px) cannot resolve.
+    case ssdlite
+    /// No augmentation.
+    case none
+
+    /// The preset torchvision uses for a detector: `ssd` for ssd300_vgg16, `ssdlite` for the light ones.
+    public static func preset(for model: String) -> DetectionAugmentation { model == "ssd300_vgg16" ? .ssd : .ssdlite }
+
+    /// The pipeline (nil for `none`).
+    public func pipeline() throws(AugmentError) -> Pipeline? {
+        let crop: [any Augmentation] = [try IoURandomCrop(), try RandomApply(HorizontalFlip(), p: 0.5)]
+        let policy = BoxPolicy(minVisibility: 0, minArea: 2)
+        switch self {
+        case .none:
+            return nil
+        case .ssdlite:
+            return Pipeline(crop, boxPolicy: policy)
+        case .ssd:
+            return Pipeline([
+                try RandomApply(try Brightness(factor: 0.875...1.125), p: 0.5),
+                try RandomApply(try Contrast(factor: 0.5...1.5), p: 0.5),
+                try RandomApply(try Saturation(factor: 0.5...1.5), p: 0.5),
+                try RandomApply(try Hue(degrees: -18...18), p: 0.5),
+                try RandomApply(try ZoomOut(ratio: 1...4), p: 0.5),
+            ] + crop, boxPolicy: policy)
+        }
+    }
 }
 
 /// Builds SSD batches on background threads: decode, augment (training), resize to the input, normalise,
@@ -110,8 +132,9 @@ public final class DetectionTask: TrainingTask {
     let workers: Int
     public private(set) var lastEvaluation: COCOEvalResult?
 
-    public init(config: TrainingConfig, train: DetectionData, validation: DetectionData, augment: Bool = true,
-                workers: Int = 1) throws(TrainingError) {
+    /// `augmentation` nil: the model's torchvision preset (``DetectionAugmentation/preset(for:)``).
+    public init(config: TrainingConfig, train: DetectionData, validation: DetectionData,
+                augmentation: DetectionAugmentation? = nil, workers: Int = 1) throws(TrainingError) {
         self.config = config
         self.train = train
         self.validation = validation
@@ -119,7 +142,7 @@ public final class DetectionTask: TrainingTask {
         do {
             ssd = try DetectorZoo.make(config.model, classes: config.classes.count, inputSize: config.normalization.width,
                                        width: config.widthMultiplier ?? 1, seed: config.seed)
-            augmentation = augment ? try ssdTrainingAugmentation() : nil
+            self.augmentation = try (augmentation ?? .preset(for: config.model)).pipeline()
         } catch let e as ModelError {
             throw TrainingError(e.message)
         } catch {

@@ -10,6 +10,10 @@ public struct DetectedObject: Sendable, Equatable {
     public var box: BoxXYXY
     public var label: Int
     public var score: Double
+
+    public init(box: BoxXYXY, label: Int, score: Double) {
+        (self.box, self.label, self.score) = (box, label, score)
+    }
 }
 
 /// SSD's inference rule (the Caffe reference's `DetectionOutput` and torchvision's `postprocess_detections`):
@@ -33,8 +37,17 @@ extension SSD {
     public func detect(_ images: Tensor, sizes: [(width: Int, height: Int)], options: PostprocessOptions = PostprocessOptions(),
                        coder: BoxCoder = BoxCoder()) -> [[DetectedObject]] {
         let (scores, offsets) = GradMode.withoutGradients { predict(Variable(images)) }
-        let n = images.shape[0], p = defaultBoxes.count, c = classes + 1
-        let s = scores.value.scalars, o = offsets.value.scalars
+        return postprocess(scores: scores.value, offsets: offsets.value, sizes: sizes, options: options, coder: coder)
+    }
+
+    /// The inference rule on raw outputs: `scores [N, P, classes + 1]` (logits), `offsets [N, P, 4]` (encoded
+    /// against ``defaultBoxes``), `sizes` the images' (width, height) that the normalised boxes are scaled to.
+    public func postprocess(scores: Tensor, offsets: Tensor, sizes: [(width: Int, height: Int)],
+                            options: PostprocessOptions = PostprocessOptions(), coder: BoxCoder = BoxCoder()) -> [[DetectedObject]] {
+        let n = scores.shape[0], p = defaultBoxes.count, c = classes + 1
+        precondition(scores.shape == [n, p, c] && offsets.shape == [n, p, 4] && sizes.count == n,
+                     "scores \(scores.shape), offsets \(offsets.shape) for \(sizes.count) images of \(p) default boxes")
+        let s = scores.scalars, o = offsets.scalars
         var out: [[DetectedObject]] = []
         for img in 0..<n {
             // Per-box softmax.

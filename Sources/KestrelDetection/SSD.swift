@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 import KestrelGeometry
 @_exported import KestrelModels
 
@@ -26,9 +31,10 @@ public final class SSD: Module {
     let regression: Sequential
 
     /// `aspectRatios` per feature map (the extra ratios besides 1); default boxes follow the paper's scale rule
-    /// over the backbone's actual feature-map sizes for `inputSize`, or `boxConfig` when given.
+    /// over the backbone's actual feature-map sizes for `inputSize`, or `boxConfig` when given. The classifier's
+    /// biases start every box at probability `foregroundPrior` of being an object (see the note in the body).
     public init(backbone: any SSDBackbone, classes: Int, inputSize: Int, aspectRatios: [[Double]],
-                boxConfig: DefaultBoxConfig? = nil, rng: inout RandomSource) {
+                boxConfig: DefaultBoxConfig? = nil, foregroundPrior: Double = 0.01, rng: inout RandomSource) {
         self.classes = classes
         self.inputSize = inputSize
         self.backbone = backbone
@@ -49,7 +55,18 @@ public final class SSD: Module {
             classification.append(Conv2D(c, k * (classes + 1), kernel: 3, padding: 1, initializer: .xavierUniform(), rng: &rng))
             regression.append(Conv2D(c, k * 4, kernel: 3, padding: 1, initializer: .xavierUniform(), rng: &rng))
         }
-        for p in classification.parameters + regression.parameters where p.shape.rank == 1 { p.value = Tensor.zeros(p.shape) }
+        for p in regression.parameters where p.shape.rank == 1 { p.value = Tensor.zeros(p.shape) }
+        // Background prior: each box starts out as background with probability 1 − π (π = `foregroundPrior`),
+        // as RetinaNet initialises its classifier (torchvision's SSD starts every class at 0, p = 1/(C+1)).
+        // Hard negative mining trains only 3 negatives per positive per step, so with equal starting logits
+        // the tens of thousands of never-mined negatives stay near p(background) = 1/(C+1) for a long time
+        // and flood the detections; starting them at 1 − π makes short CPU trainings converge.
+        let backgroundBias = Float(log(Double(classes) * (1 - foregroundPrior) / foregroundPrior))
+        for (p, k) in zip(classification.parameters.filter { $0.shape.rank == 1 }, config.boxesPerCell) {
+            var b = [Float](repeating: 0, count: k * (classes + 1))
+            for j in 0..<k { b[j * (classes + 1)] = backgroundBias }
+            p.value = Tensor(shape: p.shape, scalars: b)
+        }
         super.init()
         register("backbone", backbone)
         let head = Module()
@@ -177,6 +194,54 @@ public final class SSDMobileNetBackbone: Module, SSDBackbone {
     }
 }
 
+/// A small VGG-style backbone for quick CPU training on small images (Kestrel's own, not from a paper): pairs of
+/// 3×3 convolution–batch norm–ReLU at strides 2, 4, 8 and 16 (32, 64, 128, 256 channels × `width`; a stride-2
+/// first convolution, then max-pooling between stages), maps at strides 8 and 16, and extra blocks (1×1 reduce,
+/// 3×3 stride 2) down to 1×1. For a 128 input: 16, 8, 4, 2, 1. About 0.2 GMAC per 128×128 image at width 1,
+/// all in dense convolutions (one GEMM each), where MobileNet's depthwise layers and many normalisations make a
+/// CPU step slow for its FLOPs.
+public final class SSDTinyBackbone: Module, SSDBackbone {
+    public let outChannels: [Int]
+    let features: Sequential
+    let extra: Sequential
+
+    public init(width: Double = 1, rng: inout RandomSource) {
+        func ch(_ c: Int) -> Int { max(8, Int((Double(c) * width).rounded())) }
+        func convBNReLU(_ cin: Int, _ cout: Int, kernel: Int = 3, stride: Int = 1, rng: inout RandomSource) -> Sequential {
+            Sequential(Conv2D(cin, cout, kernel: kernel, stride: stride, padding: (kernel - 1) / 2, bias: false,
+                              initializer: .kaimingNormal(fanOut: true), rng: &rng), BatchNorm2D(cout), ReLU())
+        }
+        let (c1, c2, c3, c4) = (ch(32), ch(64), ch(128), ch(256))
+        features = Sequential(
+            convBNReLU(3, c1 / 2, stride: 2, rng: &rng), convBNReLU(c1 / 2, c1, rng: &rng), MaxPool2D(kernel: 2),
+            convBNReLU(c1, c2, rng: &rng), convBNReLU(c2, c2, rng: &rng), MaxPool2D(kernel: 2),
+            convBNReLU(c2, c3, rng: &rng), convBNReLU(c3, c3, rng: &rng),  // index 7: stride 8
+            MaxPool2D(kernel: 2), convBNReLU(c3, c4, rng: &rng), convBNReLU(c4, c4, rng: &rng))  // index 10: stride 16
+        extra = Sequential([])
+        for _ in 0..<3 {
+            extra.append(Sequential(convBNReLU(c4, c4 / 2, kernel: 1, rng: &rng), convBNReLU(c4 / 2, c4, stride: 2, rng: &rng)))
+        }
+        outChannels = [c3, c4, c4, c4, c4]
+        super.init()
+        register("features", features)
+        register("extra", extra)
+    }
+
+    public func featureMaps(_ x: Variable) -> [Variable] {
+        var h = x
+        var maps: [Variable] = []
+        for (i, layer) in features.layers.enumerated() {
+            h = layer(h)
+            if i == 7 || i == 10 { maps.append(h) }
+        }
+        for block in extra.layers {
+            h = block(h)
+            maps.append(h)
+        }
+        return maps
+    }
+}
+
 func makeDivisibleChannels(_ v: Double, _ divisor: Int = 8) -> Int {
     var newV = max(divisor, Int(v + Double(divisor) / 2) / divisor * divisor)
     if Double(newV) < 0.9 * v { newV += divisor }
@@ -185,10 +250,16 @@ func makeDivisibleChannels(_ v: Double, _ divisor: Int = 8) -> Int {
 
 /// The detectors `kestrel train --task detect` can build.
 public enum DetectorZoo {
-    public static let names = ["ssd300_vgg16", "ssd_mobilenet"]
+    public static let names = ["ssd300_vgg16", "ssd_mobilenet", "ssd_tiny"]
 
     /// Default input size of each detector.
-    public static func defaultInputSize(_ name: String) -> Int { name == "ssd300_vgg16" ? 300 : 320 }
+    public static func defaultInputSize(_ name: String) -> Int {
+        switch name {
+        case "ssd300_vgg16": 300
+        case "ssd_tiny": 128
+        default: 320
+        }
+    }
 
     public static func make(_ name: String, classes: Int, inputSize: Int? = nil, width: Double = 1, seed: UInt64 = 0)
         throws(ModelError) -> SSD
@@ -205,6 +276,11 @@ public enum DetectorZoo {
             let size = inputSize ?? 320
             guard size >= 64, size % 32 == 0 else { throw ModelError("ssd_mobilenet needs an input side that is a multiple of 32, at least 64") }
             return SSD(backbone: SSDMobileNetBackbone(width: width, rng: &rng), classes: classes, inputSize: size,
+                       aspectRatios: [[2], [2, 3], [2, 3], [2, 3], [2]], rng: &rng)
+        case "ssd_tiny":
+            let size = inputSize ?? 128
+            guard size >= 64, size % 32 == 0 else { throw ModelError("ssd_tiny needs an input side that is a multiple of 32, at least 64") }
+            return SSD(backbone: SSDTinyBackbone(width: width, rng: &rng), classes: classes, inputSize: size,
                        aspectRatios: [[2], [2, 3], [2, 3], [2, 3], [2]], rng: &rng)
         default:
             throw ModelError("unknown detector '\(name)'; known: \(names.joined(separator: ", "))")

@@ -1,9 +1,10 @@
 import ArgumentParser
+import KestrelDetection
 import KestrelModels
 
 /// Shared options of the model benchmarks.
 struct ModelBenchOptions: ParsableArguments {
-    @Option(parsing: .upToNextOption, help: "Models (see `kestrel models`).")
+    @Option(parsing: .upToNextOption, help: "Models (see `kestrel models`); `bench infer` also takes the detectors (ssd300_vgg16, ssd_mobilenet, ssd_tiny).")
     var model: [String] = ["resnet20"]
 
     @Option(help: "Square input side (default: each model's own).")
@@ -22,12 +23,25 @@ struct ModelBenchOptions: ParsableArguments {
     var projection = false
 
     func validate() throws {
-        for m in model where !ModelZoo.names.contains(m) {
-            throw ValidationError("unknown model \(m); known: \(ModelZoo.names.joined(separator: ", "))")
+        for m in model where !ModelZoo.names.contains(m) && !DetectorZoo.names.contains(m) {
+            throw ValidationError("unknown model \(m); known: \((ModelZoo.names + DetectorZoo.names).joined(separator: ", "))")
         }
         guard batchSize.allSatisfy({ $0 > 0 }), threads.allSatisfy({ $0 > 0 }) else {
             throw ValidationError("batch sizes and threads must be positive")
         }
+    }
+
+    /// A forward pass in evaluation mode, and its input side: a classifier's logits, or a detector's raw scores
+    /// and offsets (before post-processing; `classes` foreground classes, default 20 as Pascal VOC).
+    func makeForward(_ name: String) throws -> (forward: (Variable) -> Void, size: Int) {
+        if DetectorZoo.names.contains(name) {
+            let ssd = try DetectorZoo.make(name, classes: classes ?? 20, inputSize: input)
+            ssd.eval()
+            return ({ x in _ = ssd.predict(x) }, ssd.inputSize)
+        }
+        let (model, size) = try make(name)
+        model.eval()
+        return ({ x in _ = model(x) }, size)
     }
 
     func make(_ name: String) throws -> (any ImageClassifier, Int) {
@@ -52,15 +66,14 @@ struct BenchInfer: ParsableCommand {
 
     func run() throws {
         for name in models.model {
-            let (model, size) = try models.make(name)
-            model.eval()
+            let (forward, size) = try models.makeForward(name)
             for t in models.threads {
                 for n in models.batchSize {
                     Compute.withThreads(t) {
                         let x = Variable(Tensor.random(seed: 1, [n, 3, size, size]))
                         let (seconds, guardInfo) = options.guarded {
                             measure(repeats: options.repeats, minTime: options.minTime) {
-                                _ = GradMode.withoutGradients { model(x) }
+                                GradMode.withoutGradients { forward(x) }
                             }
                         }
                         reportModelBench(options, name: name, work: "inference", size: size, batch: n, threads: t,

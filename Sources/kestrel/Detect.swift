@@ -19,8 +19,9 @@ struct Detect: ParsableCommand {
             as DIR/<name>.png.
 
             On an annotated set (--data ANNOTATIONS --images DIR): runs over every image with SSD's evaluation
-            threshold (0.01, as the paper and torchvision), writes a COCO results file (--results) that
-            `kestrel eval` or pycocotools reads, and prints the COCO evaluation against the set's ground truth.
+            threshold (0.01, as the paper and torchvision) and prints the COCO evaluation against the set's ground
+            truth; --results FILE writes the detections as a COCO results list, which `kestrel eval --dets` or
+            pycocotools reads; --json prints that list on stdout instead of the evaluation (which goes to stderr).
             """)
 
     @Option(help: "A run folder written by `kestrel train --task detect`.")
@@ -100,15 +101,13 @@ struct Detect: ParsableCommand {
             }
         }
         if output.json {
-            Console.out(JSON.object([
-                ("images", .int(set.count)), ("detections", .int(detections.count)),
-                ("stats", .array(evaluation.stats.map { .double($0) })),
-                ("results", results.map { .string($0) } ?? .null),
-            ]).text)
+            // The COCO results list itself, as `kestrel eval --dets` reads it; the summary goes to stderr.
+            Console.out(COCO.encode(detections))
+            for line in evaluation.summaryLines { Console.error(line) }
         } else {
             for line in evaluation.summaryLines { Console.out(line) }
-            if let results { Console.out("\(detections.count) detections on \(set.count) images written to \(results)") }
         }
+        if let results { Console.error("\(detections.count) detections on \(set.count) images written to \(results)") }
     }
 
     private func runOnFiles(_ detector: TrainedDetector) throws {

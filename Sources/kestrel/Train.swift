@@ -42,8 +42,8 @@ struct Train: ParsableCommand {
     @Option(name: .customLong("bad-annotations"), help: "detect: stop or skip on an annotation that cannot be trained on.")
     var badAnnotations = "stop"
 
-    @Flag(name: .customLong("no-augment"), help: "detect: train without SSD's augmentation.")
-    var noAugment = false
+    @Option(help: "detect: augmentation preset as torchvision's: ssd (photometric, zoom-out, IoU crop, flip), ssdlite (IoU crop, flip) or none. Default: ssd for ssd300_vgg16, ssdlite for the others.")
+    var augment: String?
 
     @Option(help: "Model name (see `kestrel models`).")
     var model = "resnet20"
@@ -80,6 +80,9 @@ struct Train: ParsableCommand {
             }
             guard ["coco", "voc", "yolo"].contains(format) else { throw ValidationError("--format must be coco, voc or yolo") }
             guard BadAnnotationPolicy(rawValue: badAnnotations) != nil else { throw ValidationError("--bad-annotations must be stop or skip") }
+            if let augment, DetectionAugmentation(rawValue: augment) == nil {
+                throw ValidationError("--augment must be ssd, ssdlite or none")
+            }
             guard width > 0, width <= 4 else { throw ValidationError("--width must be in (0, 4]") }
             if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
             guard workers >= 1 else { throw ValidationError("--workers must be at least 1") }
@@ -231,6 +234,8 @@ struct RunInfo: Codable {
     var format: String? = nil
     var valData: String? = nil
     var valImages: String? = nil
+    /// Detection: the augmentation preset (kept so --resume continues alike).
+    var augment: String? = nil
 
     static func read(_ dir: String) -> RunInfo? {
         guard let d = try? Data(contentsOf: URL(fileURLWithPath: dir + "/data.json")) else { return nil }
@@ -243,7 +248,7 @@ struct RunInfo: Codable {
             p.map { $0.hasPrefix("/") ? $0 : FileManager.default.currentDirectoryPath + "/" + $0 }
         }
         let info = RunInfo(data: absolute(data)!, task: task, images: absolute(images), format: format,
-                           valData: absolute(valData), valImages: absolute(valImages))
+                           valData: absolute(valData), valImages: absolute(valImages), augment: augment)
         try Files.writeAtomically(Array(try JSONEncoder().encode(info)), to: dir + "/data.json")
     }
 }

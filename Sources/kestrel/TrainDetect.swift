@@ -60,10 +60,12 @@ extension Train {
         config.task = "detect"
         config.categoryIDs = trainSet.categoryIDs
         config.widthMultiplier = width
-        let task = try DetectionTask(config: config, train: trainSet, validation: valSet, augment: !noAugment, workers: workers)
+        let preset = augment.flatMap(DetectionAugmentation.init(rawValue:)) ?? .preset(for: model)
+        let task = try DetectionTask(config: config, train: trainSet, validation: valSet, augmentation: preset, workers: workers)
         let trainer = try DetectorTrainer(task: task, config: config, runDirectory: out!)
         try trainer.start()
-        try? RunInfo(data: data!, task: "detect", images: images, format: format, valData: valData, valImages: valImages).write(out!)
+        try? RunInfo(data: data!, task: "detect", images: images, format: format, valData: valData, valImages: valImages,
+                     augment: preset.rawValue).write(out!)
         return trainer
     }
 
@@ -79,7 +81,8 @@ extension Train {
         guard trainSet.classes == config.classes else {
             throw TrainingError("the data's classes \(trainSet.classes) differ from the run's \(config.classes)", path: info.data)
         }
-        let task = try DetectionTask(config: config, train: trainSet, validation: valSet, augment: !noAugment, workers: workers)
+        let task = try DetectionTask(config: config, train: trainSet, validation: valSet, augmentation: info.augment.flatMap(DetectionAugmentation.init(rawValue:)),
+                                     workers: workers)
         let trainer = try DetectorTrainer(task: task, config: config, runDirectory: dir)
         try trainer.restore()
         return trainer
