@@ -62,7 +62,7 @@ step "kestrel train --task detect: a small SSD (ssd_tiny) on datasets/shapes (20
 rm -rf "$OUT/shapes-ssd"
 $BIN train --task detect --data datasets/shapes/train/annotations.json --images datasets/shapes/train/images \
   --val-data datasets/shapes/val/annotations.json --val-images datasets/shapes/val/images \
-  --model ssd_tiny --input-size 128 --epochs DEMO_EPOCHS --batch-size 16 --optimizer adam --lr 0.001 --warmup 1 --seed 0 \
+  --model ssd_tiny --input-size 128 --epochs 30 --batch-size 16 --optimizer adam --lr 0.001 --warmup 1 --seed 0 \
   --out "$OUT/shapes-ssd"
 
 step "kestrel detect: the trained SSD on two validation images, drawn into $OUT/detections/"
