@@ -76,7 +76,7 @@ let package = Package(
         .target(name: "KestrelTensor", dependencies: ["CBLAS", "CKestrelKernels"]),
         .target(name: "KestrelNN", dependencies: ["KestrelTensor", "KestrelFiles"]),
         .target(name: "KestrelModels", dependencies: ["KestrelNN"]),
-        .target(name: "KestrelData", dependencies: ["KestrelImage", "KestrelTensor", "KestrelFiles", "KestrelGeometry"]),
+        .target(name: "KestrelData", dependencies: ["KestrelImage", "KestrelTensor", "KestrelFiles", "KestrelGeometry", "KestrelAnnotations"]),
         .target(name: "KestrelTraining", dependencies: ["KestrelModels", "KestrelData", "KestrelFiles", "KestrelMetrics", "KestrelPlot"]),
         .target(
             name: "KestrelDetection",
