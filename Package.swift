@@ -11,6 +11,7 @@
 //                 KestrelTensor (Float32 NCHW tensors, GEMM, im2col; CBLAS, CKestrelKernels)
 //                 <- KestrelNN (autodiff, layers)
 //                 <- KestrelModels (the classifier zoo)
+//                 <- KestrelSegmentation (FCN/SegNet, segmentation training and prediction) <- Training, Data, Augment
 //                 KestrelAugment (transforms moving image + boxes + mask together; no tensors)
 //                 <- Image, Geometry
 //   CLI           kestrel (one small command per file; it only orchestrates library calls)
@@ -82,7 +83,10 @@ let package = Package(
             name: "KestrelDetection",
             dependencies: ["KestrelModels", "KestrelGeometry", "KestrelData", "KestrelAugment", "KestrelAnnotations",
                            "KestrelMetrics", "KestrelTraining", "KestrelFiles"]),
-        .target(name: "KestrelSegmentation", dependencies: ["KestrelModels"]),
+        // FCN/SegNet models, segmentation training (a task for KestrelTraining's Trainer) and prediction.
+        .target(
+            name: "KestrelSegmentation",
+            dependencies: ["KestrelModels", "KestrelTraining", "KestrelData", "KestrelAugment", "KestrelMetrics", "KestrelImage", "KestrelFiles"]),
 
         // MARK: Command-line tool
         .executableTarget(
@@ -111,7 +115,10 @@ let package = Package(
         .testTarget(name: "KestrelDataTests", dependencies: ["KestrelData", "KestrelImage", "KestrelFiles", "_KestrelTestSupport"]),
         .testTarget(name: "KestrelTrainingTests", dependencies: ["KestrelTraining", "KestrelMetrics", "_KestrelTestSupport"]),
         .testTarget(name: "KestrelDetectionTests", dependencies: ["KestrelDetection", "_KestrelTestSupport"]),
-        .testTarget(name: "KestrelSegmentationTests", dependencies: ["KestrelSegmentation", "KestrelMetrics", "_KestrelTestSupport"]),
+        .testTarget(
+            name: "KestrelSegmentationTests",
+            dependencies: ["KestrelSegmentation", "KestrelMetrics", "KestrelData", "KestrelAnnotations", "KestrelAugment", "KestrelImage",
+                           "KestrelTraining", "_KestrelTestSupport"]),
         .testTarget(name: "KestrelCLITests", dependencies: ["kestrel", "KestrelImage", "_KestrelTestSupport"]),
     ]
 )
