@@ -94,6 +94,7 @@ let package = Package(
             dependencies: [
                 "KestrelImage", "KestrelGeometry", "KestrelAnnotations", "KestrelMetrics", "KestrelPlot",
                 "KestrelTensor", "KestrelModels", "KestrelData", "KestrelTraining", "KestrelAugment", "KestrelDetection",
+                "KestrelSegmentation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 

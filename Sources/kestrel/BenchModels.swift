@@ -1,5 +1,6 @@
 import ArgumentParser
 import KestrelModels
+import KestrelSegmentation
 
 /// Shared options of the model benchmarks.
 struct ModelBenchOptions: ParsableArguments {
@@ -22,8 +23,8 @@ struct ModelBenchOptions: ParsableArguments {
     var projection = false
 
     func validate() throws {
-        for m in model where !ModelZoo.names.contains(m) {
-            throw ValidationError("unknown model \(m); known: \(ModelZoo.names.joined(separator: ", "))")
+        for m in model where !ModelZoo.names.contains(m) && !SegmentationZoo.contains(m) {
+            throw ValidationError("unknown model \(m); known: \((ModelZoo.names + SegmentationZoo.names).joined(separator: ", "))")
         }
         guard batchSize.allSatisfy({ $0 > 0 }), threads.allSatisfy({ $0 > 0 }) else {
             throw ValidationError("batch sizes and threads must be positive")
@@ -40,6 +41,17 @@ struct ModelBenchOptions: ParsableArguments {
         }
         return (try ModelZoo.make(name, classes: classes, inputSize: size), size)
     }
+
+    /// A classifier or a segmentation model (default input 320, 21 classes as Pascal VOC); `perPixel` when its
+    /// output is class scores per pixel.
+    func makeAny(_ name: String) throws -> (model: Module, size: Int, classes: Int, perPixel: Bool) {
+        guard SegmentationZoo.contains(name) else {
+            let (m, size) = try make(name)
+            return (m, size, m.classes, false)
+        }
+        let m = try SegmentationZoo.make(name, classes: classes ?? 21)
+        return (m, input ?? 320, m.classes, true)
+    }
 }
 
 struct BenchInfer: ParsableCommand {
@@ -52,7 +64,7 @@ struct BenchInfer: ParsableCommand {
 
     func run() throws {
         for name in models.model {
-            let (model, size) = try models.make(name)
+            let (model, size, _, _) = try models.makeAny(name)
             model.eval()
             for t in models.threads {
                 for n in models.batchSize {
@@ -100,14 +112,14 @@ struct BenchTrain: ParsableCommand {
 
     func run() throws {
         for name in models.model {
-            let (model, size) = try models.make(name)
+            let (model, size, classes, perPixel) = try models.makeAny(name)
             model.train()
             let optimizer = try Optimizer(model.namedParameters(), rule: Momentum(momentum: 0.9), learningRate: 0.01)
             for t in models.threads {
                 for n in models.batchSize {
                     Compute.withThreads(t) {
                         let x = Variable(Tensor.random(seed: 1, [n, 3, size, size]))
-                        let targets = (0..<n).map { $0 % model.classes }
+                        let targets = (0..<(perPixel ? n * size * size : n)).map { $0 % classes }
                         let (seconds, guardInfo) = options.guarded {
                             measure(repeats: options.repeats, minTime: options.minTime) {
                                 optimizer.zeroGrad()
