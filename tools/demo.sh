@@ -58,12 +58,12 @@ $BIN augment --pipeline datasets/pipelines/every_transform.json --input datasets
 step "kestrel bench augment (1 thread, 224x224, release build)"
 $BIN bench augment --size 224 --repeats 3 --min-time 0.1 --only pipeline
 
-step "kestrel train --task segment: an FCN-8s head on ResNet-18 over datasets/shapes (200 training, 50 validation images)"
+step "kestrel train --task segment: an FCN-8s head on ResNet-18 over datasets/shapes (200 training, 50 validation images; a short demo run, see docs/segmentation.md for the recipe)"
 rm -rf "$OUT/shapes-seg-run"
 $BIN train --task segment --images datasets/shapes/train/images --masks datasets/shapes/train/masks \
   --val-images datasets/shapes/val/images --val-masks datasets/shapes/val/masks \
-  --class-names background,circle,square,triangle,star --model fcn8s_resnet18 --epochs 8 --batch-size 16 \
-  --optimizer adam --lr 0.002 --weight-decay 0 --hflip --workers 2 --seed 0 --out "$OUT/shapes-seg-run"
+  --class-names background,circle,square,triangle,star --model fcn8s_resnet18 --input-size 64 --epochs 8 \
+  --batch-size 8 --optimizer adam --lr 0.001 --weight-decay 0 --hflip --workers 2 --seed 0 --out "$OUT/shapes-seg-run"
 
 step "kestrel segment: label maps and overlays for four validation images, into $OUT/segmented/"
 rm -rf "$OUT/segmented"

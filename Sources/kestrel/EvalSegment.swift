@@ -92,9 +92,9 @@ struct SegmentationEvaluation {
             ]).text)
         } else {
             Console.out("\(pairs.count) images, \(matrix.pixels) labelled pixels, \(classes.count) classes")
-            Console.out("pixel accuracy        \(fixed(matrix.pixelAccuracy, 4))")
-            Console.out("mean class accuracy   \(fixed(matrix.meanClassAccuracy, 4))")
-            Console.out("mean IoU              \(fixed(matrix.meanIoU, 4))")
+            Console.out("pixel accuracy         \(fixed(matrix.pixelAccuracy, 4))")
+            Console.out("mean class accuracy    \(fixed(matrix.meanClassAccuracy, 4))")
+            Console.out("mean IoU               \(fixed(matrix.meanIoU, 4))")
             Console.out("frequency-weighted IoU \(fixed(matrix.frequencyWeightedIoU, 4))")
             for line in SegmentationTable.lines(classes.indices.map { (classes[$0], iou[$0], accuracy[$0], matrix.counts[$0].reduce(0, +)) }) {
                 Console.out(line)

@@ -86,6 +86,25 @@ import _KestrelTestSupport
         #expect(r.status == 1)
     }
 
+    @Test func modelsListsTheSegmentationZoo() throws {
+        let r = try KestrelCLI.run(["models", "--task", "segment", "--classes", "21", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let rows = try r.stdout.split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        #expect(rows.map { $0["name"] as? String } == ["fcn32s_vgg", "fcn16s_vgg", "fcn8s_vgg", "fcn8s_resnet18", "fcn8s_mobilenet",
+                                                      "dilated_resnet18", "segnet_vgg16", "segnet_small"])
+        // voc-fcn8s by hand, 21 classes: VGG-16's 13 convolutions, fc6 (7x7) and fc7 as convolutions, the three
+        // 1x1 score layers, and the three bilinear transposed convolutions (kernels 4, 4, 16; no bias; frozen).
+        let k = 21
+        let vgg = [(3, 64), (64, 64), (64, 128), (128, 128), (128, 256), (256, 256), (256, 256), (256, 512),
+                   (512, 512), (512, 512), (512, 512), (512, 512), (512, 512)].reduce(0) { $0 + 9 * $1.0 * $1.1 + $1.1 }
+        let fc = 512 * 49 * 4096 + 4096 + 4096 * 4096 + 4096
+        let scores = (4096 + 1) * k + (512 + 1) * k + (256 + 1) * k
+        let upsampling = k * k * (16 + 16 + 256)
+        let fcn8s = rows.first { $0["name"] as? String == "fcn8s_vgg" }
+        #expect(fcn8s?["parameters"] as? Int == vgg + fc + scores + upsampling)
+        #expect(fcn8s?["classes"] as? Int == 21 && fcn8s?["inputSize"] is NSNull)
+    }
+
     @Test func badMasksAreClearErrors() throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
