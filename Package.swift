@@ -11,6 +11,7 @@
 //                 KestrelTensor (Float32 NCHW tensors, GEMM, im2col; CBLAS, CKestrelKernels)
 //                 <- KestrelNN (autodiff, layers)
 //                 <- KestrelModels (the classifier zoo)
+//                 <- KestrelSegmentation (FCN/SegNet, segmentation training and prediction) <- Training, Data, Augment
 //                 KestrelAugment (transforms moving image + boxes + mask together; no tensors)
 //                 <- Image, Geometry
 //   CLI           kestrel (one small command per file; it only orchestrates library calls)
@@ -76,13 +77,16 @@ let package = Package(
         .target(name: "KestrelTensor", dependencies: ["CBLAS", "CKestrelKernels"]),
         .target(name: "KestrelNN", dependencies: ["KestrelTensor", "KestrelFiles"]),
         .target(name: "KestrelModels", dependencies: ["KestrelNN"]),
-        .target(name: "KestrelData", dependencies: ["KestrelImage", "KestrelTensor", "KestrelFiles", "KestrelGeometry"]),
+        .target(name: "KestrelData", dependencies: ["KestrelImage", "KestrelTensor", "KestrelFiles", "KestrelGeometry", "KestrelAnnotations"]),
         .target(name: "KestrelTraining", dependencies: ["KestrelModels", "KestrelData", "KestrelFiles", "KestrelMetrics", "KestrelPlot"]),
         .target(
             name: "KestrelDetection",
             dependencies: ["KestrelModels", "KestrelGeometry", "KestrelData", "KestrelAugment", "KestrelAnnotations",
                            "KestrelMetrics", "KestrelTraining", "KestrelFiles"]),
-        .target(name: "KestrelSegmentation", dependencies: ["KestrelModels"]),
+        // FCN/SegNet models, segmentation training (a task for KestrelTraining's Trainer) and prediction.
+        .target(
+            name: "KestrelSegmentation",
+            dependencies: ["KestrelModels", "KestrelTraining", "KestrelData", "KestrelAugment", "KestrelMetrics", "KestrelImage", "KestrelFiles"]),
 
         // MARK: Command-line tool
         .executableTarget(
@@ -90,6 +94,7 @@ let package = Package(
             dependencies: [
                 "KestrelImage", "KestrelGeometry", "KestrelAnnotations", "KestrelMetrics", "KestrelPlot",
                 "KestrelTensor", "KestrelModels", "KestrelData", "KestrelTraining", "KestrelAugment", "KestrelDetection",
+                "KestrelSegmentation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -112,7 +117,10 @@ let package = Package(
         .testTarget(name: "KestrelTrainingTests", dependencies: ["KestrelTraining", "KestrelMetrics", "_KestrelTestSupport"]),
         .testTarget(name: "KestrelDetectionTests", dependencies: ["KestrelDetection", "KestrelData", "KestrelAnnotations",
                                                                  "KestrelTraining", "_KestrelTestSupport"]),
-        .testTarget(name: "KestrelSegmentationTests", dependencies: ["KestrelSegmentation", "KestrelMetrics", "_KestrelTestSupport"]),
+        .testTarget(
+            name: "KestrelSegmentationTests",
+            dependencies: ["KestrelSegmentation", "KestrelMetrics", "KestrelData", "KestrelAnnotations", "KestrelAugment", "KestrelImage",
+                           "KestrelTraining", "_KestrelTestSupport"]),
         .testTarget(name: "KestrelCLITests", dependencies: ["kestrel", "KestrelImage", "_KestrelTestSupport"]),
     ]
 )

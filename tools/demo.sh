@@ -73,3 +73,20 @@ step "kestrel detect --json | kestrel eval: COCO results for the validation set,
 $BIN detect --model "$OUT/shapes-ssd" --data datasets/shapes/val/annotations.json --images datasets/shapes/val/images \
   --json > "$OUT/shapes-dets.json" 2>/dev/null
 $BIN eval --gt datasets/shapes/val/annotations.json --dets "$OUT/shapes-dets.json"
+
+step "kestrel train --task segment: an FCN-8s head on ResNet-18 over datasets/shapes (200 training, 50 validation images; a short demo run, see docs/segmentation.md for the recipe)"
+rm -rf "$OUT/shapes-seg-run"
+$BIN train --task segment --images datasets/shapes/train/images --masks datasets/shapes/train/masks \
+  --val-images datasets/shapes/val/images --val-masks datasets/shapes/val/masks \
+  --class-names background,circle,square,triangle,star --model fcn8s_resnet18 --input-size 64 --epochs 8 \
+  --batch-size 8 --optimizer adam --lr 0.001 --weight-decay 0 --hflip --workers 2 --seed 0 --out "$OUT/shapes-seg-run"
+
+step "kestrel segment: label maps and overlays for four validation images, into $OUT/segmented/"
+rm -rf "$OUT/segmented"
+$BIN segment --model "$OUT/shapes-seg-run" --out "$OUT/segmented" --overlay datasets/shapes/val/images/00000[0-3].jpg
+
+step "kestrel eval --task segment: the four FCN metrics and per-class IoU of those four label maps"
+mkdir -p "$OUT/segmented-gt"
+cp datasets/shapes/val/masks/00000[0-3].png "$OUT/segmented-gt/"
+$BIN eval --task segment --gt "$OUT/segmented-gt" --pred "$OUT/segmented" \
+  --class-names background,circle,square,triangle,star

@@ -146,8 +146,8 @@ public final class ResNetSegmentationBackbone: Module, SegmentationBackbone {
     public let tapChannels = [128, 256, 512]
     public let dilated: Bool
 
-    public init(dilated: Bool, rng: inout RandomSource) {
-        resnet = ResNet(.resnet18, classes: 1, dilated: dilated, rng: &rng)
+    public init(dilated: Bool, inputChannels: Int = 3, rng: inout RandomSource) {
+        resnet = ResNet(.resnet18, classes: 1, inputChannels: inputChannels, dilated: dilated, rng: &rng)
         self.dilated = dilated
         super.init()
         register("conv1", resnet.conv1)
@@ -173,8 +173,8 @@ public final class MobileNetSegmentationBackbone: Module, SegmentationBackbone {
     let features: Sequential
     public let tapChannels: [Int]
 
-    public init(width: Double = 1, rng: inout RandomSource) {
-        features = MobileNetV2(classes: 1, width: width, rng: &rng).features
+    public init(width: Double = 1, inputChannels: Int = 3, rng: inout RandomSource) {
+        features = MobileNetV2(classes: 1, width: width, inputChannels: inputChannels, rng: &rng).features
         func divisible(_ v: Double) -> Int {
             var n = max(8, Int(v + 4) / 8 * 8)
             if Double(n) < 0.9 * v { n += 8 }

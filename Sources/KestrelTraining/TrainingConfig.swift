@@ -31,11 +31,14 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
     /// multiplier of MobileNet-based detectors.
     public var categoryIDs: [Int]?
     public var widthMultiplier: Double?
+    /// Set for semantic segmentation runs (`kestrel train --task segment`); nil for classification.
+    public var segmentation: SegmentationSettings?
 
     public init(model: String, classes: [String], normalization: ImageNormalization, epochs: Int = 10,
                 batchSize: Int = 64, learningRate: Float = 0.01, optimizer: String = "momentum", momentum: Float = 0.9,
                 weightDecay: Float = 5e-4, schedule: String = "cosine", warmupEpochs: Int = 0, labelSmoothing: Float = 0,
-                seed: UInt64 = 0, validationFraction: Double = 0.2, horizontalFlip: Bool = false, cropPadding: Int = 0) {
+                seed: UInt64 = 0, validationFraction: Double = 0.2, horizontalFlip: Bool = false, cropPadding: Int = 0,
+                segmentation: SegmentationSettings? = nil) {
         self.model = model
         self.classes = classes
         self.normalization = normalization
@@ -52,6 +55,7 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
         self.validationFraction = validationFraction
         self.horizontalFlip = horizontalFlip
         self.cropPadding = cropPadding
+        self.segmentation = segmentation
     }
 
     public static let optimizers = ["sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "adagrad"]

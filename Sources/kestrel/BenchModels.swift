@@ -1,6 +1,7 @@
 import ArgumentParser
 import KestrelDetection
 import KestrelModels
+import KestrelSegmentation
 
 /// Shared options of the model benchmarks.
 struct ModelBenchOptions: ParsableArguments {
@@ -23,15 +24,16 @@ struct ModelBenchOptions: ParsableArguments {
     var projection = false
 
     func validate() throws {
-        for m in model where !ModelZoo.names.contains(m) && !DetectorZoo.names.contains(m) {
-            throw ValidationError("unknown model \(m); known: \((ModelZoo.names + DetectorZoo.names).joined(separator: ", "))")
+        for m in model where !ModelZoo.names.contains(m) && !SegmentationZoo.contains(m) && !DetectorZoo.names.contains(m) {
+            throw ValidationError("unknown model \(m); known: \((ModelZoo.names + SegmentationZoo.names + DetectorZoo.names).joined(separator: ", "))")
         }
         guard batchSize.allSatisfy({ $0 > 0 }), threads.allSatisfy({ $0 > 0 }) else {
             throw ValidationError("batch sizes and threads must be positive")
         }
     }
 
-    /// A forward pass in evaluation mode, and its input side: a classifier's logits, or a detector's raw scores
+    /// A forward pass in evaluation mode, and its input side: a classifier's logits, a segmentation model's
+    /// per-pixel scores, or a detector's raw scores
     /// and offsets (before post-processing; `classes` foreground classes, default 20 as Pascal VOC).
     func makeForward(_ name: String) throws -> (forward: (Variable) -> Void, size: Int) {
         if DetectorZoo.names.contains(name) {
@@ -39,7 +41,7 @@ struct ModelBenchOptions: ParsableArguments {
             ssd.eval()
             return ({ x in _ = ssd.predict(x) }, ssd.inputSize)
         }
-        let (model, size) = try make(name)
+        let (model, size, _, _) = try makeAny(name)
         model.eval()
         return ({ x in _ = model(x) }, size)
     }
@@ -53,6 +55,17 @@ struct ModelBenchOptions: ParsableArguments {
             return (CIFARResNet(depth: name == "resnet20" ? 20 : 56, classes: classes, projection: true, rng: &rng), size)
         }
         return (try ModelZoo.make(name, classes: classes, inputSize: size), size)
+    }
+
+    /// A classifier or a segmentation model (default input 320, 21 classes as Pascal VOC); `perPixel` when its
+    /// output is class scores per pixel.
+    func makeAny(_ name: String) throws -> (model: Module, size: Int, classes: Int, perPixel: Bool) {
+        guard SegmentationZoo.contains(name) else {
+            let (m, size) = try make(name)
+            return (m, size, m.classes, false)
+        }
+        let m = try SegmentationZoo.make(name, classes: classes ?? 21)
+        return (m, input ?? 320, m.classes, true)
     }
 }
 
@@ -113,14 +126,14 @@ struct BenchTrain: ParsableCommand {
 
     func run() throws {
         for name in models.model {
-            let (model, size) = try models.make(name)
+            let (model, size, classes, perPixel) = try models.makeAny(name)
             model.train()
             let optimizer = try Optimizer(model.namedParameters(), rule: Momentum(momentum: 0.9), learningRate: 0.01)
             for t in models.threads {
                 for n in models.batchSize {
                     Compute.withThreads(t) {
                         let x = Variable(Tensor.random(seed: 1, [n, 3, size, size]))
-                        let targets = (0..<n).map { $0 % model.classes }
+                        let targets = (0..<(perPixel ? n * size * size : n)).map { $0 % classes }
                         let (seconds, guardInfo) = options.guarded {
                             measure(repeats: options.repeats, minTime: options.minTime) {
                                 optimizer.zeroGrad()

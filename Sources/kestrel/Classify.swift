@@ -2,6 +2,7 @@ import ArgumentParser
 import KestrelData
 import KestrelImage
 import KestrelModels
+import KestrelSegmentation
 import KestrelTraining
 
 struct Classify: ParsableCommand {
@@ -136,7 +137,14 @@ struct TestModel: ParsableCommand {
 struct Models: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List the models `kestrel train` can build, with parameter counts.",
-        discussion: "With --json, one object per model: {\"name\", \"parameters\", \"inputSize\", \"classes\", \"summary\"}.")
+        discussion: """
+            With --json, one object per model: {"name", "parameters", "inputSize", "classes", "summary"}. --task
+            segment lists the segmentation models instead (they take any input size: "inputSize" is null; the
+            count includes the frozen bilinear upsampling weights of the VGG FCNs).
+            """)
+
+    @Option(help: "classify (the classifiers) or segment (the segmentation models, 21 classes as Pascal VOC by default).")
+    var task = "classify"
 
     @Option(help: "Classes of the classifier head (default: 1000 for ImageNet-size models, 10 for the others).")
     var classes: Int?
@@ -146,7 +154,13 @@ struct Models: ParsableCommand {
 
     @OptionGroup var output: OutputOptions
 
+    func validate() throws {
+        guard ["classify", "segment"].contains(task) else { throw ValidationError("--task must be classify or segment") }
+        if let classes, classes < 2 { throw ValidationError("--classes must be at least 2") }
+    }
+
     func run() throws {
+        if task == "segment" { return try listSegmentationModels() }
         for e in ModelZoo.entries {
             let k = classes ?? (e.defaultInputSize >= 224 ? 1000 : 10)
             let size = inputSize ?? e.defaultInputSize
@@ -160,6 +174,23 @@ struct Models: ParsableCommand {
                                          ("classes", .int(k)), ("summary", .string(e.summary))]).text)
             } else {
                 Console.out("\(e.name.padding(toLength: 15, withPad: " ", startingAt: 0)) \(String(count).leftPad(11)) parameters  \(size)x\(size), \(k) classes  \(e.summary)")
+            }
+        }
+    }
+
+    func listSegmentationModels() throws {
+        let k = classes ?? 21
+        for e in SegmentationZoo.entries {
+            let count: Int
+            do { count = try SegmentationZoo.make(e.name, classes: k).parameterCount } catch {
+                Console.error("error: \(error)")
+                throw ExitCode(1)
+            }
+            if output.json {
+                Console.out(JSON.object([("name", .string(e.name)), ("parameters", .int(count)), ("inputSize", .null),
+                                         ("classes", .int(k)), ("summary", .string(e.summary))]).text)
+            } else {
+                Console.out("\(e.name.padding(toLength: 17, withPad: " ", startingAt: 0)) \(String(count).leftPad(11)) parameters  any size, \(k) classes  \(e.summary)")
             }
         }
     }

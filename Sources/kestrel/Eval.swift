@@ -4,7 +4,7 @@ import KestrelMetrics
 
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Evaluate detections against ground truth: COCO mAP (equal to pycocotools) or Pascal VOC AP.",
+        abstract: "Evaluate detections (COCO mAP equal to pycocotools, Pascal VOC AP) or, with --task segment, label maps (mIoU).",
         discussion: """
             --metric coco prints the 12 lines pycocotools prints, then AP/AP50/AP75/AR100 per class; the numbers
             equal pycocotools 2.0.11 exactly, including two of its bugs (a GT with id 0 never matches; stats[0]
@@ -23,7 +23,8 @@ struct Eval: ParsableCommand {
     @Option(help: "Ground truth: a COCO JSON file, a VOC folder or a YOLO folder (see --format).")
     var gt: String
 
-    @Option(help: "Detections: a COCO results JSON file, a VOC results folder or a YOLO labels folder.")
+    @Option(name: [.customLong("dets"), .customLong("pred")],
+            help: "Detections: a COCO results JSON file, a VOC results folder or a YOLO labels folder (--task segment: --pred, a folder of predicted label maps).")
     var dets: String
 
     @Option(help: "Annotation format of --gt and --dets: coco, voc or yolo.")
@@ -53,6 +54,11 @@ struct Eval: ParsableCommand {
     @Option(help: "Write precision-recall curves per class as PNG files into this folder.")
     var plots: String?
 
+    @Option(help: "detect (default) or segment (--gt and --pred are folders of label-map PNGs paired by stem).")
+    var task: EvalTask = .detect
+
+    @OptionGroup(title: "Semantic segmentation (--task segment)") var segmentation: SegmentEvalOptions
+
     @OptionGroup var output: OutputOptions
 
     enum Metric: String, ExpressibleByArgument, CaseIterable {
@@ -76,6 +82,7 @@ struct Eval: ParsableCommand {
     }
 
     func run() throws {
+        if task == .segment { return try SegmentationEvaluation(gt: gt, pred: dets, options: segmentation, json: output.json).run() }
         let (groundTruth, detections) = try loadBoth(gt: gt, dets: dets, format: format, dropUnknownImages: dropUnknownImages)
         switch metric {
         case .coco:

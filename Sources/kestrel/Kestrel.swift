@@ -7,7 +7,7 @@ struct Kestrel: ParsableCommand {
         commandName: "kestrel",
         abstract: "Images from disk to trained models and measured results, in native Swift.",
         version: "0.1.0",
-        subcommands: [Info.self, Convert.self, Train.self, Classify.self, TestModel.self, Detect.self, Models.self, Eval.self,
+        subcommands: [Info.self, Convert.self, Train.self, Classify.self, Detect.self, Segment.self, TestModel.self, Models.self, Eval.self,
                       ConvertAnnotations.self, GenerateShapes.self, Augment.self, Bench.self])
 
     static func main() {

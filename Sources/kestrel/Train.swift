@@ -8,7 +8,7 @@ import KestrelTraining
 
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Train an image classifier on an ImageFolder or a CSV manifest.",
+        abstract: "Train an image classifier, an SSD detector (--task detect) or a segmentation model (--task segment).",
         discussion: """
             DATA is a folder with one sub-folder per class (or train/ and val/ folders that each have them), or
             a .csv manifest of path,label lines. Without a val/ folder, --val-split holds out that fraction of
@@ -16,15 +16,17 @@ struct Train: ParsableCommand {
             last.safetensors and best.safetensors (torchvision-style state dicts), confusion.json and
             resume.safetensors. Ctrl-C saves a checkpoint and stops; --resume RUN_DIR continues exactly where it
             stopped (weights, optimizer state, epoch, batch, data order, dropout masks).
+            --task segment trains on --images DIR with --masks DIR (label-map PNGs, 255 = ignore) or --coco FILE,
+            validating mIoU each epoch (see the segmentation options below).
             """)
 
-    @Option(help: "What to train: classify (an image classifier), detect (an SSD).")
+    @Option(help: "What to train: classify (an image classifier), detect (an SSD), segment (an FCN or SegNet).")
     var task = "classify"
 
     @Option(help: "Training data: an ImageFolder or .csv manifest (classify); an annotation file or folder (detect).")
     var data: String?
 
-    @Option(help: "detect: the folder the annotations' image file names are relative to.")
+    @Option(help: "detect: the folder the annotations' image file names are relative to; segment: the training images.")
     var images: String?
 
     @Option(help: "detect: annotation format: coco, voc, yolo.")
@@ -33,7 +35,7 @@ struct Train: ParsableCommand {
     @Option(name: .customLong("val-data"), help: "detect: validation annotations (default: --val-split of --data).")
     var valData: String?
 
-    @Option(name: .customLong("val-images"), help: "detect: the validation images' folder (default: --images).")
+    @Option(name: .customLong("val-images"), help: "detect: the validation images' folder (default: --images); segment: validation images (with --val-masks or --val-coco).")
     var valImages: String?
 
     @Option(help: "detect: width multiplier of ssd_mobilenet.")
@@ -70,10 +72,15 @@ struct Train: ParsableCommand {
     @Option(help: "Input channels, 1 or 3 (default: 1 if the first image is gray, else 3).") var channels: Int?
     @Flag(help: "Random horizontal flips while training.") var hflip = false
     @Flag(name: .customLong("skip-unreadable"), help: "Report and skip unreadable images instead of stopping.") var skipUnreadable = false
+    @OptionGroup(title: "Semantic segmentation (--task segment)") var segmentation: SegmentTrainOptions
     @OptionGroup var output: OutputOptions
 
+    /// --task segment, or --resume of a run whose config says "segment".
+    var isSegmentation: Bool { task == "segment" || resume.map(SegmentTraining.isSegmentationRun) == true }
+
     func validate() throws {
-        guard ["classify", "detect"].contains(task) else { throw ValidationError("--task must be classify or detect") }
+        guard ["classify", "detect", "segment"].contains(task) else { throw ValidationError("--task must be classify, detect or segment") }
+        if isSegmentation { return try SegmentTraining.validate(self) }
         if task == "detect" {
             guard resume != nil || (data != nil && images != nil && out != nil) else {
                 throw ValidationError("--task detect needs --data ANNOTATIONS --images DIR --out RUN_DIR (or --resume RUN_DIR)")
@@ -101,6 +108,7 @@ struct Train: ParsableCommand {
     }
 
     func run() throws {
+        if isSegmentation { return try SegmentTraining(train: self).run() }
         if let threads { Compute.threads = threads }
         installInterruptHandler()
         let resumedTask = resume.flatMap { RunInfo.read($0)?.task }
