@@ -35,7 +35,8 @@ step "kestrel classify: three digits with the trained model"
 $BIN classify --model "$OUT/digits-run" datasets/digits/3/0003.png datasets/digits/7/0007.png datasets/digits/9/0009.png
 
 step "kestrel test: the whole digits set (training images included, so this is not a held-out score)"
-$BIN test --model "$OUT/digits-run" --data datasets/digits | head -3
+$BIN test --model "$OUT/digits-run" --data datasets/digits > "$OUT/digits-test.txt"
+head -3 "$OUT/digits-test.txt"
 step "kestrel eval: COCO mAP (equal to pycocotools) on datasets/detection, PR curves into $OUT/plots"
 $BIN eval --gt datasets/detection/gt.json --dets datasets/detection/dets.json --plots "$OUT/plots"
 
