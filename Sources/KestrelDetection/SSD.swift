@@ -59,8 +59,8 @@ public final class SSD: Module {
         // Background prior: each box starts out as background with probability 1 − π (π = `foregroundPrior`),
         // as RetinaNet initialises its classifier (torchvision's SSD starts every class at 0, p = 1/(C+1)).
         // Hard negative mining trains only 3 negatives per positive per step, so with equal starting logits
-        // the tens of thousands of never-mined negatives stay near p(background) = 1/(C+1) for a long time
-        // and flood the detections; starting them at 1 − π makes short CPU trainings converge.
+        // the never-mined negatives start at p(background) = 1/(C+1) rather than near 1. On the ssd_tiny
+        // shapes recipe it made no measurable difference (docs/detection.md); it costs nothing either.
         let backgroundBias = Float(log(Double(classes) * (1 - foregroundPrior) / foregroundPrior))
         for (p, k) in zip(classification.parameters.filter { $0.shape.rank == 1 }, config.boxesPerCell) {
             var b = [Float](repeating: 0, count: k * (classes + 1))
