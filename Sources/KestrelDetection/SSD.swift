@@ -162,8 +162,8 @@ public final class SSDMobileNetBackbone: Module, SSDBackbone {
     public init(width: Double = 1, rng: inout RandomSource) {
         let mobilenet = MobileNetV2(classes: 1, width: width, rng: &rng)
         features = mobilenet.features
-        let c8 = makeDivisibleChannels(32 * width), c16 = makeDivisibleChannels(96 * width)
-        let c32 = makeDivisibleChannels(1280 * max(1, width))
+        let c8 = makeDivisible(32 * width), c16 = makeDivisible(96 * width)
+        let c32 = makeDivisible(1280 * max(1, width))
         func block(_ cin: Int, _ cout: Int, rng: inout RandomSource) -> Sequential {
             let mid = cout / 2
             return Sequential(
@@ -179,19 +179,7 @@ public final class SSDMobileNetBackbone: Module, SSDBackbone {
         register("extra", extra)
     }
 
-    public func featureMaps(_ x: Variable) -> [Variable] {
-        var h = x
-        var maps: [Variable] = []
-        for (i, layer) in features.layers.enumerated() {
-            h = layer(h)
-            if i == 6 || i == 13 || i == 18 { maps.append(h) }
-        }
-        for block in extra.layers {
-            h = block(h)
-            maps.append(h)
-        }
-        return maps
-    }
+    public func featureMaps(_ x: Variable) -> [Variable] { tappedFeatureMaps(x, features: features, taps: [6, 13, 18], extra: extra) }
 }
 
 /// A small VGG-style backbone for quick CPU training on small images (Kestrel's own, not from a paper): pairs of
@@ -227,25 +215,7 @@ public final class SSDTinyBackbone: Module, SSDBackbone {
         register("extra", extra)
     }
 
-    public func featureMaps(_ x: Variable) -> [Variable] {
-        var h = x
-        var maps: [Variable] = []
-        for (i, layer) in features.layers.enumerated() {
-            h = layer(h)
-            if i == 7 || i == 10 { maps.append(h) }
-        }
-        for block in extra.layers {
-            h = block(h)
-            maps.append(h)
-        }
-        return maps
-    }
-}
-
-func makeDivisibleChannels(_ v: Double, _ divisor: Int = 8) -> Int {
-    var newV = max(divisor, Int(v + Double(divisor) / 2) / divisor * divisor)
-    if Double(newV) < 0.9 * v { newV += divisor }
-    return newV
+    public func featureMaps(_ x: Variable) -> [Variable] { tappedFeatureMaps(x, features: features, taps: [7, 10], extra: extra) }
 }
 
 /// The detectors `kestrel train --task detect` can build.
@@ -286,4 +256,20 @@ public enum DetectorZoo {
             throw ModelError("unknown detector '\(name)'; known: \(names.joined(separator: ", "))")
         }
     }
+}
+
+/// The maps of a backbone built as `features` then `extra` blocks: the outputs of the `features` layers at
+/// `taps` (ascending indices), then the output of every extra block, in order.
+func tappedFeatureMaps(_ x: Variable, features: Sequential, taps: [Int], extra: Sequential) -> [Variable] {
+    var h = x
+    var maps: [Variable] = []
+    for (i, layer) in features.layers.enumerated() {
+        h = layer(h)
+        if taps.contains(i) { maps.append(h) }
+    }
+    for block in extra.layers {
+        h = block(h)
+        maps.append(h)
+    }
+    return maps
 }

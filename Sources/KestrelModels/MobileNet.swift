@@ -1,5 +1,5 @@
 /// torchvision's `_make_divisible`: round `v` to the nearest multiple of `divisor`, never below 90% of `v`.
-func makeDivisible(_ v: Double, _ divisor: Int = 8) -> Int {
+public func makeDivisible(_ v: Double, _ divisor: Int = 8) -> Int {
     var newV = max(divisor, Int(v + Double(divisor) / 2) / divisor * divisor)
     if Double(newV) < 0.9 * v { newV += divisor }
     return newV
