@@ -18,6 +18,7 @@
 #define KK_PACK_A KK_CAT(KK_FN, _pack_a)
 #define KK_PACK_B KK_CAT(KK_FN, _pack_b)
 #define KK_PACK_B_IM2COL KK_CAT(KK_FN, _pack_b_im2col)
+#define KK_PACK_B_IM2COL_T KK_CAT(KK_FN, _pack_b_im2col_t)
 
 /// A[ic.., pc..] (mc × kc) → MR-high panels, each kc columns of MR consecutive floats; rows past mc are 0.
 static KK_ATTR void KK_PACK_A(const KKGemm *g, long ic, long mc, long pc, long kc, float *restrict dst) {
@@ -158,6 +159,65 @@ static KK_ATTR void KK_PACK_B_IM2COL(const KKGemm *g, long pc, long kc, long jc,
   }
 }
 
+/// The transposed im2col matrix's rows [pc, pc + kc) (output positions) × columns [jc, jc + nc) (taps), read
+/// straight from the images: eight taps at a time are gathered along the positions into rows of a small
+/// buffer (runs of one output row are contiguous in the image for stride 1), then transposed into the panel.
+static KK_ATTR void KK_PACK_B_IM2COL_T(const KKGemm *g, long pc, long kc, long jc, long nc, float *restrict dst) {
+  const KKIm2col *s = &g->b.im2col;
+  const long l = s->oh * s->ow, plane = s->height * s->width, taps = s->kh * s->kw;
+  float rows[8][KK_KC] __attribute__((aligned(64)));
+  for (long jr = 0; jr < nc; jr += KK_NR) {
+    const long nr = kk_min(KK_NR, nc - jr);
+    float *restrict d = dst + jr * kc;
+    for (long t0 = 0; t0 < KK_NR; t0 += 8) {
+      for (long q = 0; q < 8; q++) {
+        float *restrict row = rows[q];
+        const long t = t0 + q;
+        if (t >= nr) {
+          memset(row, 0, (size_t)kc * sizeof(float));
+          continue;
+        }
+        const long j = jc + jr + t, c = j / taps, ki = (j % taps) / s->kw, kj = j % s->kw;
+        // The position (img, y, x) of row p, advanced run by run without dividing.
+        long img = pc / l, y = (pc % l) / s->ow, x = pc % s->ow;
+        for (long p = 0; p < kc;) {
+          const long len = kk_min(kc - p, s->ow - x);
+          float *restrict out = row + p;
+          const long runY = y, runX = x, runImage = img;
+          p += len;
+          x += len;
+          if (x == s->ow) {
+            x = 0;
+            if (++y == s->oh) { y = 0; img++; }
+          }
+          const long ih = runY * s->sh - s->ph + ki * s->dh;
+          if (ih < 0 || ih >= s->height) {
+            memset(out, 0, (size_t)len * sizeof(float));
+            continue;
+          }
+          const float *line = s->x + runImage * s->imageStride + c * plane + ih * s->width;
+          const long iw0 = runX * s->sw - s->pw + kj * s->dw;
+          if (s->sw == 1) {
+            const long lo = kk_min(len, kk_max(0, -iw0)), hi = kk_max(lo, kk_min(len, s->width - iw0));
+            for (long u = 0; u < lo; u++) out[u] = 0;
+            for (long u = lo; u < hi; u++) out[u] = line[iw0 + u];  // short runs: a loop beats memcpy's call
+            for (long u = hi; u < len; u++) out[u] = 0;
+          } else {
+            for (long u = 0; u < len; u++) {
+              const long iw = iw0 + u * s->sw;
+              out[u] = (iw >= 0 && iw < s->width) ? line[iw] : 0;
+            }
+          }
+        }
+      }
+      long p = 0;
+      for (; p + 8 <= kc; p += 8) kk_transpose8x8(&rows[0][p], KK_KC, d + p * KK_NR + t0, KK_NR);
+      for (; p < kc; p++)
+        for (long q = 0; q < 8; q++) d[p * KK_NR + t0 + q] = rows[q][p];
+    }
+  }
+}
+
 KK_ATTR void KK_FN(const KKGemm *g, long i0, long i1, long j0, long j1, float *work) {
   float *ap = kk_align64(work);
   float *bp = ap + KK_MC_FOR(KK_MR) * KK_KC;
@@ -170,6 +230,7 @@ KK_ATTR void KK_FN(const KKGemm *g, long i0, long i1, long j0, long j1, float *w
       const long kc = kk_min(kcBlock, k - pc);
       const float beta = pc == 0 ? g->beta : 1.0f;
       if (g->b.kind == KK_B_IM2COL) KK_PACK_B_IM2COL(g, pc, kc, jc, nc, bp);
+      else if (g->b.kind == KK_B_IM2COL_T) KK_PACK_B_IM2COL_T(g, pc, kc, jc, nc, bp);
       else KK_PACK_B(g, pc, kc, jc, nc, bp);
       for (long ic = i0; ic < i1; ic += KK_MC_FOR(KK_MR)) {
         const long mc = kk_min(KK_MC_FOR(KK_MR), i1 - ic);
@@ -212,3 +273,4 @@ KK_ATTR void KK_FN(const KKGemm *g, long i0, long i1, long j0, long j1, float *w
 #undef KK_PACK_A
 #undef KK_PACK_B
 #undef KK_PACK_B_IM2COL
+#undef KK_PACK_B_IM2COL_T

@@ -62,7 +62,7 @@ public final class Variable {
             guard let backward = node.backward else {
                 preconditionFailure("backward through a graph that was already released (op \(node.name))")
             }
-            let gxs = backward(gy)
+            let gxs = OpProfile.backward(node.name) { backward(gy) }
             precondition(gxs.count == node.inputs.count, "op \(node.name) returned \(gxs.count) gradients")
             for (input, gx) in zip(node.inputs, gxs) {
                 guard let gx, input.needsGrad else { continue }
@@ -71,7 +71,7 @@ public final class Variable {
                 if input.creator == nil {
                     accumulate(gx, into: input)
                 } else if var existing = grads.removeValue(forKey: ObjectIdentifier(input)) {
-                    existing += gx
+                    OpProfile.backward("grad accumulate") { existing += gx }
                     grads[ObjectIdentifier(input)] = existing
                 } else {
                     grads[ObjectIdentifier(input)] = gx
@@ -158,6 +158,7 @@ func record(
     _ name: String, _ inputs: [Variable], _ output: Tensor,
     backward: @escaping (_ gy: Tensor, _ needs: [Bool]) -> [Tensor?]
 ) -> Variable {
+    if OpProfile.isOn { OpProfile.forward(name) }
     let needs = inputs.map(\.needsGrad)
     guard GradMode.isEnabled && needs.contains(true) else { return Variable(output) }
     return Variable(value: output, creator: Node(name: name, inputs: inputs) { gy in backward(gy, needs) })

@@ -25,6 +25,17 @@ public enum Convolution {
         min(batch, max(1, (minColumns + columnsPerImage - 1) / max(columnsPerImage, 1)))
     }
 
+    /// Images per column matrix for the weight gradient, whose GEMM sums over the columns (its K): as many as
+    /// fit in ``weightColumnFloats``, so narrow layers (16 output channels, K = one 32×32 image) make a few
+    /// long GEMMs instead of one short one per image, each paying its packing and thread start-up.
+    static func weightImageBlock(batch: Int, columnsPerImage: Int, depth: Int) -> Int {
+        let fit = weightColumnFloats / max(1, depth * columnsPerImage)
+        return min(batch, max(imageBlock(batch: batch, columnsPerImage: columnsPerImage), fit))
+    }
+
+    /// Column-matrix budget of the weight gradient, in floats (4 MiB).
+    static let weightColumnFloats = 1 << 20
+
     /// `y = conv(x, weight) + bias`, by the fastest path available: the direct kernel for depthwise 3×3
     /// (stride 1 or 2, padding 0 or 1), ``FastGEMM``'s packing straight from the images when it is the
     /// current ``Compute/gemm`` (no column buffer), otherwise ``forwardIm2col(_:weight:bias:geometry:)``.
@@ -127,8 +138,10 @@ public enum Convolution {
         return y
     }
 
-    /// The gradient with respect to the input: `dx = col2im(Wᵀ · dy)` (for 1×1 convolutions, `Wᵀ · dy`; for
-    /// depthwise 3×3 with stride 1 and padding 1, the direct kernel with rotated weights).
+    /// The gradient with respect to the input, `[N, C, H, W]`: for stride 1 (with ``FastGEMM``), the forward
+    /// convolution of dy with the flipped weights (``flippedGeometry(_:)``), which needs no column buffer; for
+    /// depthwise 3×3 with stride 1 and padding 1, the direct kernel with rotated weights; otherwise
+    /// ``backwardDataIm2col(_:weight:inputShape:geometry:)``.
     public static func backwardData(_ dy: Tensor, weight: Tensor, inputShape: Shape, geometry g: ConvGeometry) -> Tensor {
         let (n, c, h, w) = (inputShape[0], inputShape[1], inputShape[2], inputShape[3])
         let (cout, cg, kh, kw) = dims4(weight, "weight")
@@ -144,6 +157,51 @@ public enum Convolution {
                 }
             }
         }
+        if let flipped = flippedGeometry(g), cg >= 8, let fast = Compute.gemm as? FastGEMM, fast.isa != nil {
+            return forward(dy, weight: flippedWeight(weight, groups: g.groups), bias: nil, geometry: flipped)
+        }
+        return backwardDataIm2col(dy, weight: weight, inputShape: inputShape, geometry: g)
+    }
+
+    /// For a stride-1 convolution, the geometry of the convolution that computes its input gradient from dy:
+    /// `dx = conv(dy, flippedWeight(w), padding (k−1)·d − p, same dilation and groups)`; nil for other strides
+    /// and for paddings beyond (k−1)·d (the flipped convolution would need negative padding).
+    static func flippedGeometry(_ g: ConvGeometry) -> ConvGeometry? {
+        guard g.strideH == 1, g.strideW == 1, !g.isPointwise else { return nil }
+        let ph = (g.kernelH - 1) * g.dilationH - g.padH, pw = (g.kernelW - 1) * g.dilationW - g.padW
+        guard ph >= 0, pw >= 0 else { return nil }
+        return ConvGeometry(kernel: (g.kernelH, g.kernelW), padding: (ph, pw), dilation: (g.dilationH, g.dilationW),
+                            groups: g.groups)
+    }
+
+    /// `[Cout, C/groups, kh, kw]` → `[C, Cout/groups, kh, kw]`: within each group, input and output channels
+    /// swapped and every kernel rotated by 180°.
+    static func flippedWeight(_ weight: Tensor, groups: Int) -> Tensor {
+        let (cout, cg, kh, kw) = dims4(weight, "weight")
+        let coutg = cout / groups, kk = kh * kw
+        return weight.withUnsafeBufferPointer { pw in
+            Tensor(shape: [cg * groups, coutg, kh, kw]) { out in
+                let src = pw.baseAddress!, dst = out.baseAddress!
+                for grp in 0..<groups {
+                    for o in 0..<coutg {
+                        for ci in 0..<cg {
+                            let s = src + ((grp * coutg + o) * cg + ci) * kk
+                            let d = dst + ((grp * cg + ci) * coutg + o) * kk
+                            for t in 0..<kk { d[t] = s[kk - 1 - t] }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// ``backwardData(_:weight:inputShape:geometry:)`` as `col2im(Wᵀ · dy)` into a column buffer: the plain path,
+    /// the reference the flipped-convolution path is tested against, and the path for strides above 1.
+    public static func backwardDataIm2col(_ dy: Tensor, weight: Tensor, inputShape: Shape, geometry g: ConvGeometry) -> Tensor {
+        let (n, c, h, w) = (inputShape[0], inputShape[1], inputShape[2], inputShape[3])
+        let (cout, cg, kh, kw) = dims4(weight, "weight")
+        let (oh, ow) = g.outputSize(h: h, w: w)
+        precondition(dy.shape == [n, cout, oh, ow], "dy \(dy.shape) for output [\(n), \(cout), \(oh), \(ow)]")
         let l = oh * ow
         let k = cg * kh * kw
         let coutg = cout / g.groups
@@ -192,11 +250,12 @@ public enum Convolution {
         return dx
     }
 
-    /// The gradient with respect to the weight, `dW = Σ_images dy · colsᵀ`, shape `[Cout, C/groups, kh, kw]` (for
-    /// depthwise 3×3 with stride 1, a direct kernel).
+    /// The gradient with respect to the weight, `dW = Σ_images dy · colsᵀ`, shape `[Cout, C/groups, kh, kw]`: for
+    /// depthwise 3×3 with stride 1, a direct kernel; with ``FastGEMM``, GEMMs whose panels are packed from the
+    /// images (no column buffer); otherwise ``backwardWeightIm2col(_:input:weightShape:geometry:)``.
     public static func backwardWeight(_ dy: Tensor, input x: Tensor, weightShape: Shape, geometry g: ConvGeometry) -> Tensor {
         let (n, c, h, w) = dims4(x, "input")
-        let (cout, cg, kh, kw) = (weightShape[0], weightShape[1], weightShape[2], weightShape[3])
+        let cout = weightShape[0]
         let (oh, ow) = g.outputSize(h: h, w: w)
         precondition(dy.shape == [n, cout, oh, ow], "dy \(dy.shape) for output [\(n), \(cout), \(oh), \(ow)]")
         if Depthwise.supportsBackward(g, channels: c, outChannels: cout, forData: false) {
@@ -209,6 +268,26 @@ public enum Convolution {
                 }
             }
         }
+        if let fast = Compute.gemm as? FastGEMM, fast.isa != nil {
+            return dy.withUnsafeBufferPointer { pdy in
+                x.withUnsafeBufferPointer { px in
+                    Tensor(shape: weightShape) { pdw in
+                        _ = fast.convolutionWeightGradient(x: px.baseAddress!, n: n, c: c, h: h, w: w, dy: pdy.baseAddress!,
+                                                           cout: cout, geometry: g, dw: pdw.baseAddress!)
+                    }
+                }
+            }
+        }
+        return backwardWeightIm2col(dy, input: x, weightShape: weightShape, geometry: g)
+    }
+
+    /// ``backwardWeight(_:input:weightShape:geometry:)`` as im2col into a column buffer + one GEMM per block of
+    /// images: the plain path, and the reference the packed path is tested against.
+    public static func backwardWeightIm2col(_ dy: Tensor, input x: Tensor, weightShape: Shape, geometry g: ConvGeometry) -> Tensor {
+        let (n, c, h, w) = dims4(x, "input")
+        let (cout, cg, kh, kw) = (weightShape[0], weightShape[1], weightShape[2], weightShape[3])
+        let (oh, ow) = g.outputSize(h: h, w: w)
+        precondition(dy.shape == [n, cout, oh, ow], "dy \(dy.shape) for output [\(n), \(cout), \(oh), \(ow)]")
         let l = oh * ow
         let k = cg * kh * kw
         let coutg = cout / g.groups
@@ -229,7 +308,7 @@ public enum Convolution {
                         }
                         return
                     }
-                    let block = imageBlock(batch: n, columnsPerImage: l)
+                    let block = weightImageBlock(batch: n, columnsPerImage: l, depth: g.groups * k)
                     let ld = block * l
                     Workspace.shared.withBuffer(count: g.groups * k * ld + (block > 1 ? cout * ld : 0)) { ws in
                         let cols = ws
@@ -350,10 +429,14 @@ extension Convolution {
         let l = oh * ow, k = cg * kh * kw, coutg = cout / g.groups
         _ = c
         var plan: [GEMMShape] = []
-        let blocks: [Int] = g.isPointwise ? [Int](repeating: 1, count: n)
-            : stride(from: 0, to: n, by: imageBlock(batch: n, columnsPerImage: l)).map {
-                min(imageBlock(batch: n, columnsPerImage: l), n - $0)
-            }
+        // The weight gradient blocks images by FastGEMM's gathered-dY budget (pointwise included), or by the
+        // column-buffer budget on the im2col path.
+        let packed = pass == .backwardWeight && (Compute.gemm as? FastGEMM)?.isa != nil
+        let block = packed ? min(n, max(1, FastGEMM.gradientBlockFloats / max(1, cout * l)))
+            : pass == .backwardWeight ? weightImageBlock(batch: n, columnsPerImage: l, depth: g.groups * k)
+            : imageBlock(batch: n, columnsPerImage: l)
+        let blocks: [Int] = g.isPointwise && !packed ? [Int](repeating: 1, count: n)
+            : stride(from: 0, to: n, by: block).map { min(block, n - $0) }
         for b in blocks {
             for _ in 0..<g.groups {
                 switch pass {

@@ -169,6 +169,51 @@ extension FastGEMM {
     }
 }
 
+extension FastGEMM {
+    /// The weight gradient without a column buffer: for each block of images and each weight group, one GEMM
+    /// `dW_grp += dY_grp[o, img·L + ·] · im2col(x_grp)ᵀ` whose depth runs over the block's output positions and
+    /// whose B panels are packed straight from the NCHW images (`KK_B_IM2COL_T`). dY is gathered to
+    /// `[Cout, B·L]` per block (blocks of at most ``gradientBlockFloats``), so narrow layers make one long GEMM
+    /// instead of one per image.
+    ///
+    /// Shapes: x `[n, c, h, w]`, dy `[n, cout, oh, ow]`, dw `[cout, c/groups, kh, kw]` (written, not read).
+    /// Returns false, writing nothing, when this instance has no micro-kernel.
+    func convolutionWeightGradient(
+        x: UnsafePointer<Float>, n: Int, c: Int, h: Int, w: Int, dy: UnsafePointer<Float>, cout: Int,
+        geometry g: ConvGeometry, dw: UnsafeMutablePointer<Float>
+    ) -> Bool {
+        guard let isa else { return false }
+        let (oh, ow) = g.outputSize(h: h, w: w)
+        let l = oh * ow, cg = c / g.groups, coutg = cout / g.groups, k = cg * g.kernelH * g.kernelW
+        let block = min(n, max(1, FastGEMM.gradientBlockFloats / max(1, cout * l)))
+        Workspace.shared.withBuffer(count: block > 1 ? block * cout * l : 1) { gathered in
+            for n0 in stride(from: 0, to: n, by: block) {
+                let b = min(block, n - n0)
+                if b > 1 { Convolution.gather(dy + n0 * cout * l, into: gathered, images: b, channels: cout, plane: l) }
+                for grp in 0..<g.groups {
+                    var p = KKGemm()
+                    p.m = coutg; p.n = k; p.k = b * l
+                    p.alpha = 1; p.beta = n0 == 0 ? 0 : 1
+                    p.a = b > 1 ? UnsafePointer(gathered + grp * coutg * b * l) : dy + (n0 * cout + grp * coutg) * l
+                    p.rsa = b * l; p.csa = 1
+                    p.b.kind = KK_B_IM2COL_T
+                    p.b.im2col = KKIm2col(
+                        x: x + n0 * c * h * w + grp * cg * h * w, channels: cg, height: h, width: w, kh: g.kernelH,
+                        kw: g.kernelW, sh: g.strideH, sw: g.strideW, ph: g.padH, pw: g.padW, dh: g.dilationH,
+                        dw: g.dilationW, oh: oh, ow: ow, imageStride: c * h * w)
+                    p.c = dw + grp * coutg * k
+                    p.ldc = k; p.segment = k; p.segmentStride = 0
+                    FastGEMM.run(p, isa: isa)
+                }
+            }
+        }
+        return true
+    }
+
+    /// Budget of the gathered dY block, in floats (8 MiB).
+    static let gradientBlockFloats = 1 << 21
+}
+
 /// Direct depthwise 3×3 convolution (see `kk_depthwise3x3`): planes split across ``Compute/threads``.
 enum Depthwise {
     /// True when `kk_depthwise3x3` computes this geometry: one input and one output channel per group, a 3×3

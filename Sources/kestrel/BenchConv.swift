@@ -23,15 +23,21 @@ struct BenchConv: ParsableCommand {
     @Option(parsing: .upToNextOption, help: "Thread counts.")
     var threads: [Int] = [1, 2]
 
-    @Option(parsing: .upToNextOption, help: "Directions: forward, backward.")
+    @Option(parsing: .upToNextOption, help: "Directions: forward, backward (dx + dW), or one of its halves: dx, dw.")
     var directions: [String] = ["forward", "backward"]
+
+    @Option(parsing: .upToNextOption, help: "3x3 convolution shapes to measure instead of ResNet's, as CxH (C channels in and out, H×H, stride 1, padding 1): e.g. 16x32 32x16 64x8 for ResNet-20.")
+    var shapes: [String] = []
 
     @OptionGroup var options: BenchOptions
 
     func validate() throws {
         let known: Set = ["conv3x3", "depthwise", "convtranspose"]
         for op in ops where !known.contains(op) { throw ValidationError("unknown op \(op); use \(known.sorted().joined(separator: ", "))") }
-        for d in directions where d != "forward" && d != "backward" { throw ValidationError("direction must be forward or backward") }
+        for d in directions where !["forward", "backward", "dx", "dw"].contains(d) {
+            throw ValidationError("direction must be forward, backward, dx or dw")
+        }
+        _ = try customCases()
         guard batches.allSatisfy({ $0 > 0 }), threads.allSatisfy({ $0 > 0 }) else { throw ValidationError("batches and threads must be positive") }
     }
 
@@ -54,19 +60,35 @@ struct BenchConv: ParsableCommand {
                  pad: 1, groups: 1, transposed: true)
         }
 
+    /// The `--shapes` cases (3×3, stride 1, padding 1, C → C).
+    func customCases() throws -> [Case] {
+        try shapes.map { text in
+            let parts = text.split(separator: "x").compactMap { Int($0) }
+            guard parts.count == 2, parts.allSatisfy({ $0 > 0 }) else {
+                throw ValidationError("shape \(text) is not CxH (channels x side), e.g. 16x32")
+            }
+            return Case(op: "conv3x3", work: "conv3x3", c: parts[0], cout: parts[0], h: parts[1], k: 3, stride: 1, pad: 1,
+                        groups: 1, transposed: false)
+        }
+    }
+
     func run() throws {
+        let custom = try customCases()
+        let cases = BenchConv.cases.filter { !(custom.count > 0 && $0.op == "conv3x3") } + custom
         for t in threads {
             try Compute.withThreads(t) {
                 for n in batches {
-                    for c in BenchConv.cases where ops.contains(c.op) {
-                        for d in directions { try measureCase(c, batch: n, threads: t, backward: d == "backward") }
+                    for c in cases where ops.contains(c.op) {
+                        for d in directions { try measureCase(c, batch: n, threads: t, direction: d) }
                     }
                 }
             }
         }
     }
 
-    func measureCase(_ c: Case, batch n: Int, threads t: Int, backward: Bool) throws {
+    func measureCase(_ c: Case, batch n: Int, threads t: Int, direction: String) throws {
+        let backward = direction != "forward"
+        let halves = direction == "backward" ? 2.0 : 1.0
         let g = ConvGeometry(kernel: c.k, stride: c.stride, padding: c.pad, groups: c.groups)
         var rng = RandomSource(seed: 1)
         let x = Tensor.uniform([n, c.c, c.h, c.h], low: -1, high: 1, using: &rng)
@@ -83,10 +105,10 @@ struct BenchConv: ParsableCommand {
         }
         let w = Tensor.uniform(weightShape, low: -0.05, high: 0.05, using: &rng)
         // 2·multiply-adds: each output element of a convolution (each input element of a transposed one) takes
-        // (C/groups)·k² of them per output channel; backward does it twice (dx and dW).
+        // (C/groups)·k² of them per output channel; backward does it twice (dx and dW), dx or dW alone once.
         let positions = c.transposed ? c.h * c.h : outH * outH
         let flops = 2.0 * Double(n) * Double(c.c / c.groups) * Double(c.cout) * Double(positions) * Double(c.k * c.k)
-            * (backward ? 2 : 1)
+            * halves
         let convOutput = Tensor.uniform([n, weightShape[0], g.outputSize(h: convInput[2], w: convInput[3]).h,
                                          g.outputSize(h: convInput[2], w: convInput[3]).w], low: -1, high: 1, using: &rng)
         let convIn = Tensor.uniform(convInput, low: -1, high: 1, using: &rng)
@@ -98,20 +120,22 @@ struct BenchConv: ParsableCommand {
             work = { _ = Convolution.forward(x, weight: w, bias: nil, geometry: g) }
             passes = [.forward]
         case (false, true):
+            let dx = direction != "dw", dw = direction != "dx"
             work = {
-                _ = Convolution.backwardData(convOutput, weight: w, inputShape: x.shape, geometry: g)
-                _ = Convolution.backwardWeight(convOutput, input: x, weightShape: w.shape, geometry: g)
+                if dx { _ = Convolution.backwardData(convOutput, weight: w, inputShape: x.shape, geometry: g) }
+                if dw { _ = Convolution.backwardWeight(convOutput, input: x, weightShape: w.shape, geometry: g) }
             }
-            passes = [.backwardData, .backwardWeight]
+            passes = (dx ? [.backwardData] : []) + (dw ? [.backwardWeight] : [])
         case (true, false):
             work = { _ = Convolution.backwardData(x, weight: w, inputShape: convInput, geometry: g) }
             passes = [.backwardData]
         case (true, true):
+            let dx = direction != "dw", dw = direction != "dx"
             work = {
-                _ = Convolution.forward(convIn, weight: w, bias: nil, geometry: g)
-                _ = Convolution.backwardWeight(x, input: convIn, weightShape: w.shape, geometry: g)
+                if dx { _ = Convolution.forward(convIn, weight: w, bias: nil, geometry: g) }
+                if dw { _ = Convolution.backwardWeight(x, input: convIn, weightShape: w.shape, geometry: g) }
             }
-            passes = [.forward, .backwardWeight]
+            passes = (dx ? [.forward] : []) + (dw ? [.backwardWeight] : [])
         }
         let plan = passes.flatMap { Convolution.gemmPlan(inputShape: convInput, weightShape: weightShape, geometry: g, pass: $0) }
         let (seconds, guardInfo) = options.guarded { measure(repeats: options.repeats, minTime: options.minTime, work) }
@@ -122,9 +146,8 @@ struct BenchConv: ParsableCommand {
         let channels = c.groups == c.c && c.cout == c.c ? "C=\(c.c)" : "C=\(c.c)->\(c.cout)"
         let size = "N=\(n) \(channels) \(c.h)x\(c.h)" + (c.transposed ? "->\(outH)x\(outH)" : " k\(c.k) s\(c.stride) p\(c.pad)")
             + (c.groups > 1 ? " group=\(c.groups)" : "")
-        let direction = backward ? "backward" : "forward"
         if options.output.json {
-            var record = benchRecord(suite: "conv", work: backward ? c.work + " backward" : c.work, size: size, threads: t,
+            var record = benchRecord(suite: "conv", work: backward ? c.work + " " + direction : c.work, size: size, threads: t,
                                      values: rates, unit: "GFLOP/s",
                                      extra: [("ms", .double(round6(median(seconds) * 1e3))), ("gemm_calls", .int(plan.count))] + guardInfo)
             if case .object(var pairs) = record {

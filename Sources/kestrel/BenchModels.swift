@@ -124,6 +124,9 @@ struct BenchTrain: ParsableCommand {
     @OptionGroup var models: ModelBenchOptions
     @OptionGroup var options: BenchOptions
 
+    @Flag(help: "After measuring, run a few more steps with per-op timing and print where the time goes (op, forward ms, backward ms, share).")
+    var profile = false
+
     func run() throws {
         for name in models.model {
             let (model, size, classes, perPixel) = try models.makeAny(name)
@@ -143,11 +146,45 @@ struct BenchTrain: ParsableCommand {
                         }
                         reportModelBench(options, name: name, work: "training step", size: size, batch: n, threads: t,
                                          seconds: seconds, extra: guardInfo)
+                        if profile {
+                            printProfile(steps: 3) {
+                                optimizer.zeroGrad()
+                                OpProfile.mark()
+                                crossEntropyLoss(model(x), targets: targets).backward()
+                                optimizer.step()
+                            }
+                        }
                     }
                 }
             }
         }
     }
+}
+
+/// Runs `step` a few times with ``OpProfile`` on and prints the per-op totals per step (the optimizer update and
+/// anything else outside recorded ops shows as "other").
+func printProfile(steps: Int, _ step: () -> Void) {
+    step()  // warm-up
+    OpProfile.start()
+    let t0 = now()
+    for _ in 0..<steps { step() }
+    let wall = (now() - t0) / Double(steps)
+    let entries = OpProfile.stop()
+    let per = 1e3 / Double(steps)
+    Console.out("  per step: \(fixed(wall * 1e3, 1)) ms")
+    Console.out("  \("op".padding(toLength: 22, withPad: " ", startingAt: 0))   calls  forward ms  backward ms  share")
+    var accounted = 0.0
+    for e in entries {
+        accounted += e.total / Double(steps)
+        let share = e.total / Double(steps) / wall * 100
+        Console.out("  \(e.name.padding(toLength: 22, withPad: " ", startingAt: 0)) \(pad(e.calls / steps, 7)) \(pad(fixed(e.forwardSeconds * per, 2), 11)) \(pad(fixed(e.backwardSeconds * per, 2), 12)) \(pad(fixed(share, 1), 5))%")
+    }
+    Console.out("  \("other".padding(toLength: 22, withPad: " ", startingAt: 0)) \(pad("", 7)) \(pad("", 11)) \(pad(fixed((wall - accounted) * 1e3, 2), 12)) \(pad(fixed((wall - accounted) / wall * 100, 1), 5))%")
+}
+
+private func pad(_ v: some CustomStringConvertible, _ width: Int) -> String {
+    let s = v.description
+    return String(repeating: " ", count: max(0, width - s.count)) + s
 }
 
 extension Tensor {

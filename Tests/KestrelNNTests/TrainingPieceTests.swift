@@ -244,3 +244,24 @@ struct ScheduleGoldens: Decodable {
         #expect(throws: CheckpointError.self) { try Safetensors.decode(huge) }
     }
 }
+
+@Suite struct OpProfileTests {
+    @Test func chargesForwardAndBackwardTimeToTheOpsThatRan() throws {
+        var rng = RandomSource(seed: 3)
+        let x = Variable(Tensor.uniform([2, 8, 12, 12], low: -1, high: 1, using: &rng))
+        let w = Variable(Tensor.uniform([8, 8, 3, 3], low: -1, high: 1, using: &rng), requiresGrad: true)
+        OpProfile.start()
+        OpProfile.mark()
+        let y = conv2d(x, weight: w, bias: nil, geometry: ConvGeometry(kernel: 3, padding: 1)).relu()
+        (y + y).sum().backward()
+        let entries = OpProfile.stop()
+        // Other tests may record ops concurrently, so counts are lower bounds.
+        let conv = try #require(entries.first { $0.name == "conv2d" })
+        #expect(conv.calls >= 1 && conv.forwardSeconds > 0 && conv.backwardSeconds > 0)
+        let relu = try #require(entries.first { $0.name == "relu" })
+        #expect(relu.calls >= 1 && relu.backwardSeconds > 0)
+        // y is used twice: its two gradients are summed.
+        #expect(entries.contains { $0.name == "grad accumulate" && $0.backwardSeconds > 0 })
+        #expect(zip(entries, entries.dropFirst()).allSatisfy { $0.total >= $1.total }, "most expensive first")
+    }
+}

@@ -37,6 +37,14 @@ struct ConvCase: Sendable, CustomTestStringConvertible {
         ConvCase(n: 2, c: 4, h: 9, w: 21, cout: 4, k: (3, 3), stride: (2, 2), pad: (0, 0), dilation: (1, 1), groups: 4),
         ConvCase(n: 1, c: 3, h: 6, w: 35, cout: 3, k: (3, 3), stride: (1, 1), pad: (0, 0), dilation: (1, 1), groups: 3),
         ConvCase(n: 3, c: 5, h: 17, w: 19, cout: 5, k: (3, 3), stride: (1, 1), pad: (1, 1), dilation: (1, 1), groups: 5),
+        // dx as the convolution of dy with flipped weights (stride 1, at least 8 input channels per group):
+        // dilation and groups, an asymmetric kernel with padding 0 on one side, and padding beyond (k − 1)·d
+        // (no flipped convolution exists: the column path).
+        ConvCase(n: 2, c: 16, h: 9, w: 11, cout: 8, k: (3, 3), stride: (1, 1), pad: (2, 2), dilation: (2, 2), groups: 2),
+        ConvCase(n: 3, c: 8, h: 6, w: 7, cout: 12, k: (3, 5), stride: (1, 1), pad: (0, 2), dilation: (1, 1), groups: 1),
+        ConvCase(n: 1, c: 8, h: 5, w: 5, cout: 4, k: (3, 3), stride: (1, 1), pad: (3, 3), dilation: (1, 1), groups: 1),
+        // dW over several blocks of images (8 × 300² output floats per image: two images per gathered block).
+        ConvCase(n: 3, c: 2, h: 300, w: 300, cout: 8, k: (3, 3), stride: (1, 1), pad: (1, 1), dilation: (1, 1), groups: 1),
     ]
 
     /// The GEMMs every test runs with: the default FastGEMM (packing straight from the images), OpenBLAS and the
@@ -135,13 +143,15 @@ struct ConvCase: Sendable, CustomTestStringConvertible {
                     Compute.withGEMM(kernel) {
                         let y = Convolution.forward(x, weight: w, bias: nil, geometry: g)
                         let dx = Convolution.backwardData(y, weight: w, inputShape: x.shape, geometry: g)
-                        return (y, dx)
+                        let dw = Convolution.backwardWeight(y, input: x, weightShape: w.shape, geometry: g)
+                        return (y, dx, dw)
                     }
                 }
             }
             for r in runs.dropFirst() {
                 #expect(r.0.isIdentical(to: runs[0].0), "\(kernel)")
                 #expect(r.1.isIdentical(to: runs[0].1), "\(kernel)")
+                #expect(r.2.isIdentical(to: runs[0].2), "\(kernel)")
             }
         }
     }

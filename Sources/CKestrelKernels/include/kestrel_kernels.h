@@ -38,6 +38,9 @@ typedef enum {
   /// j = img·(oh·ow) + y·ow + x; the element is image[img][c][y·sh − ph + ki·dh][x·sw − pw + kj·dw], or 0
   /// outside the image. Image img's channel 0 starts at im2col.x + img·imageStride.
   KK_B_IM2COL = 1,
+  /// The transpose of that matrix (the weight gradient's B, dW = dY·colsᵀ): row p = img·(oh·ow) + y·ow + x,
+  /// column j = (c·kh + ki)·kw + kj, the same element; also read straight from the images.
+  KK_B_IM2COL_T = 2,
 } KKBKind;
 
 typedef struct {

@@ -10,17 +10,19 @@
 extension Variable {
     public func relu() -> Variable {
         let x = value
-        let y = Tensor.elementwise(x) { s, d, r in for i in r { d[i] = s[i] > 0 ? s[i] : 0 } }
+        let y = Tensor.elementwise(x) { s, d, r in for i in r { let v = s[i]; d[i] = v > 0 ? v : 0 } }
+        // Both operands loaded before the select: `xs[i] > 0 ? g[i] : 0` loads g[i] conditionally, which the
+        // compiler kept as a data-dependent branch (8% of a ResNet-20 training step, mispredicted half the time).
         return record("relu", [self], y) { gy, _ in
-            [Tensor.elementwise(gy, x) { g, xs, d, r in for i in r { d[i] = xs[i] > 0 ? g[i] : 0 } }]
+            [Tensor.elementwise(gy, x) { g, xs, d, r in for i in r { let gv = g[i]; d[i] = xs[i] > 0 ? gv : 0 } }]
         }
     }
 
     public func leakyRelu(negativeSlope a: Float = 0.01) -> Variable {
         let x = value
-        let y = Tensor.elementwise(x) { s, d, r in for i in r { d[i] = s[i] > 0 ? s[i] : a * s[i] } }
+        let y = Tensor.elementwise(x) { s, d, r in for i in r { let v = s[i]; d[i] = v > 0 ? v : a * v } }
         return record("leaky_relu", [self], y) { gy, _ in
-            [Tensor.elementwise(gy, x) { g, xs, d, r in for i in r { d[i] = xs[i] > 0 ? g[i] : a * g[i] } }]
+            [Tensor.elementwise(gy, x) { g, xs, d, r in for i in r { let gv = g[i]; d[i] = xs[i] > 0 ? gv : a * gv } }]
         }
     }
 
