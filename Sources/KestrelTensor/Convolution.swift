@@ -144,7 +144,7 @@ public enum Convolution {
     /// ``backwardDataIm2col(_:weight:inputShape:geometry:)``.
     public static func backwardData(_ dy: Tensor, weight: Tensor, inputShape: Shape, geometry g: ConvGeometry) -> Tensor {
         let (n, c, h, w) = (inputShape[0], inputShape[1], inputShape[2], inputShape[3])
-        let (cout, cg, kh, kw) = dims4(weight, "weight")
+        let (cout, cg, _, _) = dims4(weight, "weight")
         let (oh, ow) = g.outputSize(h: h, w: w)
         precondition(dy.shape == [n, cout, oh, ow], "dy \(dy.shape) for output [\(n), \(cout), \(oh), \(ow)]")
         if Depthwise.supportsBackward(g, channels: c, outChannels: cout, forData: true) {

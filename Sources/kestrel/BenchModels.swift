@@ -5,7 +5,7 @@ import KestrelSegmentation
 
 /// Shared options of the model benchmarks.
 struct ModelBenchOptions: ParsableArguments {
-    @Option(parsing: .upToNextOption, help: "Models (see `kestrel models`); `bench infer` also takes the detectors (ssd300_vgg16, ssd_mobilenet, ssd_tiny).")
+    @Option(parsing: .upToNextOption, help: "Models (see `kestrel models`), including the detectors (ssd300_vgg16, ssd_mobilenet, ssd_tiny).")
     var model: [String] = ["resnet20"]
 
     @Option(help: "Square input side (default: each model's own).")
@@ -129,35 +129,58 @@ struct BenchTrain: ParsableCommand {
 
     func run() throws {
         for name in models.model {
-            let (model, size, classes, perPixel) = try models.makeAny(name)
-            model.train()
-            let optimizer = try Optimizer(model.namedParameters(), rule: Momentum(momentum: 0.9), learningRate: 0.01)
             for t in models.threads {
                 for n in models.batchSize {
+                    let (step, size) = try makeStep(name, batch: n)
                     Compute.withThreads(t) {
-                        let x = Variable(Tensor.random(seed: 1, [n, 3, size, size]))
-                        let targets = (0..<(perPixel ? n * size * size : n)).map { $0 % classes }
                         let (seconds, guardInfo) = options.guarded {
-                            measure(repeats: options.repeats, minTime: options.minTime) {
-                                optimizer.zeroGrad()
-                                crossEntropyLoss(model(x), targets: targets).backward()
-                                optimizer.step()
-                            }
+                            measure(repeats: options.repeats, minTime: options.minTime, step)
                         }
                         reportModelBench(options, name: name, work: "training step", size: size, batch: n, threads: t,
                                          seconds: seconds, extra: guardInfo)
-                        if profile {
-                            printProfile(steps: 3) {
-                                optimizer.zeroGrad()
-                                OpProfile.mark()
-                                crossEntropyLoss(model(x), targets: targets).backward()
-                                optimizer.step()
-                            }
-                        }
+                        if profile { printProfile(steps: 3, step) }
                     }
                 }
             }
         }
+    }
+
+    /// One training step of a fresh model on a fixed random batch, and the input side. Classifiers and
+    /// segmentation models: cross-entropy (per pixel for segmentation). Detectors: the multibox loss with every
+    /// 50th default box a positive (a few per object, as matching gives), the rest background.
+    func makeStep(_ name: String, batch n: Int) throws -> (step: () -> Void, size: Int) {
+        let forwardLoss: (Variable) -> Variable
+        let parameters: [(name: String, parameter: Parameter)]
+        let size: Int
+        if DetectorZoo.names.contains(name) {
+            let ssd = try DetectorZoo.make(name, classes: models.classes ?? 20, inputSize: models.input)
+            ssd.train()
+            let p = ssd.defaultBoxes.count
+            let labels = (0..<(n * p)).map { $0 % 50 == 0 ? 1 + ($0 / 50) % ssd.classes : 0 }
+            let targets = MultiBoxTargets(labels: labels, offsets: (0..<(n * p * 4)).map { Float($0 % 7) * 0.1 - 0.3 },
+                                          images: n, defaults: p)
+            forwardLoss = { x in
+                let (scores, offsets) = ssd.predict(x)
+                return multiBoxLoss(confidences: scores, offsets: offsets, targets: targets).total
+            }
+            parameters = ssd.namedParameters()
+            size = ssd.inputSize
+        } else {
+            let (model, side, classes, perPixel) = try models.makeAny(name)
+            model.train()
+            let targets = (0..<(perPixel ? n * side * side : n)).map { $0 % classes }
+            forwardLoss = { x in crossEntropyLoss(model(x), targets: targets) }
+            parameters = model.namedParameters()
+            size = side
+        }
+        let optimizer = try Optimizer(parameters, rule: Momentum(momentum: 0.9), learningRate: 0.01)
+        let x = Variable(Tensor.random(seed: 1, [n, 3, size, size]))
+        return ({
+            optimizer.zeroGrad()
+            OpProfile.mark()
+            forwardLoss(x).backward()
+            optimizer.step()
+        }, size)
     }
 }
 

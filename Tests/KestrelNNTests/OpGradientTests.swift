@@ -201,6 +201,11 @@ import _KestrelTestSupport
         let gamma = Tensor.random([4], seed: seed + 1), beta = Tensor.random([4], seed: seed + 2)
         expectPass(gradientCheck([x, gamma, beta], seed: seed, atol: 3e-4, { batchNormTraining($0[0], gamma: $0[1], beta: $0[2], eps: 1e-5).0 },
                                  reference: { Ref.batchNorm($0[0], $0[1], $0[2], eps: 1e-5) }), "batch norm (train)")
+        // Planes of 63: one 32-wide vector block of the vectorised sums plus a 31-element tail.
+        let xWide = Tensor.random([2, 3, 7, 9], seed: seed, scale: 2)
+        expectPass(gradientCheck([xWide, Tensor.random([3], seed: seed + 3), Tensor.random([3], seed: seed + 4)], seed: seed,
+                                 atol: 3e-4, { batchNormTraining($0[0], gamma: $0[1], beta: $0[2], eps: 1e-5).0 },
+                                 reference: { Ref.batchNorm($0[0], $0[1], $0[2], eps: 1e-5) }), "batch norm (train, 63-wide planes)")
         let x2 = Tensor.random([5, 3], seed: seed)
         expectPass(gradientCheck([x2, Tensor.random([3], seed: 8), Tensor.random([3], seed: 9)], seed: seed, atol: 3e-4, {
             batchNormTraining($0[0], gamma: $0[1], beta: $0[2], eps: 1e-5).0

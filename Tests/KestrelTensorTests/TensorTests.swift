@@ -102,3 +102,27 @@ import _KestrelTestSupport
         #expect(abs(Tensor.sigmoid(0) - 0.5) < 1e-7)
     }
 }
+
+@Suite struct VectorReductionTests {
+    /// Against Double sums, for lengths around the 32-wide vector block (empty, tail only, exact, block + tail).
+    @Test(arguments: [0, 1, 31, 32, 33, 64, 95, 1000])
+    func vectorisedSumsMatchDoubleSums(count n: Int) {
+        var rng = RandomSource(seed: UInt64(n) + 1)
+        let a = (0..<n).map { _ in Float.random(in: -2...2, using: &rng) }
+        let b = (0..<n).map { _ in Float.random(in: -2...2, using: &rng) }
+        let center: Float = 0.25
+        let sum = a.reduce(0.0) { $0 + Double($1) }
+        let squares = a.reduce(0.0) { $0 + Double($1 - center) * Double($1 - center) }
+        let dot = zip(a, b).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+        a.withUnsafeBufferPointer { pa in
+            b.withUnsafeBufferPointer { pb in
+                let p = pa.baseAddress ?? UnsafePointer(bitPattern: 16)!, q = pb.baseAddress ?? UnsafePointer(bitPattern: 16)!
+                let tol = 1e-5 * Double(max(n, 1))
+                #expect(abs(Double(VectorReductions.sum(p, count: n)) - sum) <= tol)
+                #expect(abs(Double(VectorReductions.sumOfSquares(p, count: n, around: center)) - squares) <= tol)
+                let (s, d) = VectorReductions.sumAndDot(p, q, count: n)
+                #expect(abs(Double(s) - sum) <= tol && abs(Double(d) - dot) <= tol)
+            }
+        }
+    }
+}

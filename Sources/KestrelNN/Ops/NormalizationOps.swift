@@ -19,34 +19,31 @@ public func batchNormTraining(_ x: Variable, gamma: Variable, beta: Variable, ep
     let (n, c) = (xv.shape[0], xv.shape[1])
     let l = xv.count / Swift.max(n * c, 1)
     let m = n * l
-    precondition(m > 1 || true)
-    var mean = [Float](repeating: 0, count: c), invStd = [Float](repeating: 0, count: c), variance = [Float](repeating: 0, count: c)
+    // Per channel (channels spread over the threads; each summed image by image in a fixed order): the mean,
+    // then the variance around it (two passes, for accuracy), accumulated in Double across images.
+    var moments = [Float](repeating: 0, count: 3 * c)  // mean, variance, 1/√(variance + eps)
     xv.withUnsafeBufferPointer { px in
-        for ch in 0..<c {
-            var s = 0.0, s2 = 0.0
-            for img in 0..<n {
-                let plane = px.baseAddress! + (img * c + ch) * l
-                var ps: Float = 0
-                for i in 0..<l { ps += plane[i] }
-                s += Double(ps)
-            }
-            let mu = s / Double(Swift.max(m, 1))
-            for img in 0..<n {
-                let plane = px.baseAddress! + (img * c + ch) * l
-                var ps: Float = 0
-                let muF = Float(mu)
-                for i in 0..<l {
-                    let d = plane[i] - muF
-                    ps += d * d
+        let src = SendablePointer(px.baseAddress!)
+        moments.withUnsafeMutableBufferPointer { ps in
+            let out = SendablePointer(ps.baseAddress!)
+            Compute.parallelFor(c, grain: Swift.max(1, 32768 / Swift.max(m, 1))) { r in
+                for ch in r {
+                    var s = 0.0
+                    for img in 0..<n { s += Double(VectorReductions.sum(src.base + (img * c + ch) * l, count: l)) }
+                    let mu = Float(s / Double(Swift.max(m, 1)))
+                    var s2 = 0.0
+                    for img in 0..<n {
+                        s2 += Double(VectorReductions.sumOfSquares(src.base + (img * c + ch) * l, count: l, around: mu))
+                    }
+                    let v = s2 / Double(Swift.max(m, 1))
+                    out[ch] = mu
+                    out[c + ch] = Float(v)
+                    out[2 * c + ch] = Float(1 / (v + Double(eps)).squareRoot())
                 }
-                s2 += Double(ps)
             }
-            let v = s2 / Double(Swift.max(m, 1))
-            mean[ch] = Float(mu)
-            variance[ch] = Float(v)
-            invStd[ch] = Float(1 / (v + Double(eps)).squareRoot())
         }
     }
+    let mean = Array(moments[0..<c]), variance = Array(moments[c..<(2 * c)]), invStd = Array(moments[(2 * c)...])
     let (gv, bv) = (gamma.value.scalars, beta.value.scalars)
     let (meanC, invC) = (mean, invStd)
     let xhat = Tensor.byPlanes(xv.shape, planes: n * c, planeSize: l) { plane, out in
@@ -67,21 +64,29 @@ public func batchNormTraining(_ x: Variable, gamma: Variable, beta: Variable, ep
                                 count: m)
     let out = record("batch_norm", [x, gamma, beta], y) { gy, needs in
         // Per-channel Σdy and Σdy·x̂.
-        var sumDy = [Float](repeating: 0, count: c), sumDyXhat = [Float](repeating: 0, count: c)
+        var sums = [Float](repeating: 0, count: 2 * c)  // Σdy, then Σdy·x̂
         gy.withUnsafeBufferPointer { pg in
             xhat.withUnsafeBufferPointer { ph in
-                for plane in 0..<(n * c) {
-                    let ch = plane % c
-                    var a: Float = 0, b: Float = 0
-                    for i in 0..<l {
-                        a += pg[plane * l + i]
-                        b += pg[plane * l + i] * ph[plane * l + i]
+                let g = SendablePointer(pg.baseAddress!), h = SendablePointer(ph.baseAddress!)
+                sums.withUnsafeMutableBufferPointer { ps in
+                    let out = SendablePointer(ps.baseAddress!)
+                    Compute.parallelFor(c, grain: Swift.max(1, 32768 / Swift.max(m, 1))) { r in
+                        for ch in r {
+                            var a: Float = 0, b: Float = 0
+                            for img in 0..<n {
+                                let offset = (img * c + ch) * l
+                                let (s, d) = VectorReductions.sumAndDot(g.base + offset, h.base + offset, count: l)
+                                a += s
+                                b += d
+                            }
+                            out[ch] = a
+                            out[c + ch] = b
+                        }
                     }
-                    sumDy[ch] += a
-                    sumDyXhat[ch] += b
                 }
             }
         }
+        let sumDy = Array(sums[0..<c]), sumDyXhat = Array(sums[c...])
         let (sd, sdx) = (sumDy, sumDyXhat)
         let dx: Tensor? = needs[0] ? Tensor.byPlanes(xv.shape, planes: n * c, planeSize: l) { plane, out in
             let ch = plane % c
