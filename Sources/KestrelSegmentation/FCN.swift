@@ -135,8 +135,12 @@ public final class FCNVGG: Module, Segmenter {
 
 /// The feature maps a same-padded backbone gives an FCN head: strides 8, 16 and 32 (all 8 for dilated ones).
 public protocol SegmentationBackbone: Module {
+    /// Channels of the maps ``taps(_:)`` returns, finest first.
     var tapChannels: [Int] { get }
-    /// Feature maps at strides 8, 16, 32.
+    /// Their strides, finest first, each twice the one before; for a dilated backbone, the strides the maps would
+    /// have without dilation (they name the head's layers: `score8`, `up16`, …).
+    var tapStrides: [Int] { get }
+    /// The feature maps, finest first.
     func taps(_ x: Variable) -> [Variable]
 }
 
@@ -144,6 +148,7 @@ public protocol SegmentationBackbone: Module {
 public final class ResNetSegmentationBackbone: Module, SegmentationBackbone {
     let resnet: ResNet
     public let tapChannels = [128, 256, 512]
+    public let tapStrides = [8, 16, 32]
     public let dilated: Bool
 
     public init(dilated: Bool, inputChannels: Int = 3, rng: inout RandomSource) {
@@ -172,6 +177,7 @@ public final class ResNetSegmentationBackbone: Module, SegmentationBackbone {
 public final class MobileNetSegmentationBackbone: Module, SegmentationBackbone {
     let features: Sequential
     public let tapChannels: [Int]
+    public let tapStrides = [8, 16, 32]
 
     public init(width: Double = 1, inputChannels: Int = 3, rng: inout RandomSource) {
         features = MobileNetV2(classes: 1, width: width, inputChannels: inputChannels, rng: &rng).features
@@ -196,57 +202,106 @@ public final class MobileNetSegmentationBackbone: Module, SegmentationBackbone {
     }
 }
 
-/// The FCN-8s head on a same-padded backbone: 1×1 class scores at strides 32, 16 and 8, fused by ×2 upsampling
-/// and addition, then ×8 to the input. Upsampling uses the `.lattice` alignment (kernel 2f − 1, stride f,
-/// padding and output padding f − 1, bilinear start, learnable): with these backbones a stride-s cell i sits on
-/// input pixel s·i, so every sum adds aligned cells and the final crop starts at (0, 0). With a dilated backbone
-/// (all maps at stride 8) the skips are plain additions and only the ×8 upsampling remains.
-/// Keys: `backbone.*`, `score32`, `score16`, `score8`, `up32`, `up16`, `up8`.
+/// A small VGG-style backbone for fine masks at CPU speed: five stages of two 3×3 convolution–batch norm–ReLU
+/// layers, the first of each with stride 2 (no pooling), 32/64/128/256/256 channels × `width`, tapped after
+/// every stage (strides 2, 4, 8, 16, 32). Every convolution is odd-sized and same-padded, so a stride-s cell i
+/// is centred on input pixel s·i, the alignment the head's `.lattice` upsampling assumes.
+/// Keys: `stage1.0.0.weight` (conv), `stage1.0.1.*` (batch norm), … `stage5.1.*`.
+public final class SmallSegmentationBackbone: Module, SegmentationBackbone {
+    let stages: [Sequential]
+    public let tapChannels: [Int]
+    public let tapStrides = [2, 4, 8, 16, 32]
+
+    public init(width: Double = 1, inputChannels: Int = 3, rng: inout RandomSource) {
+        func ch(_ c: Int) -> Int { max(8, Int((Double(c) * width).rounded())) }
+        func convBNReLU(_ cin: Int, _ cout: Int, stride: Int, rng: inout RandomSource) -> Sequential {
+            Sequential(Conv2D(cin, cout, kernel: 3, stride: stride, padding: 1, bias: false,
+                              initializer: .kaimingNormal(fanOut: true), rng: &rng), BatchNorm2D(cout), ReLU())
+        }
+        let widths = [32, 64, 128, 256, 256].map(ch)
+        var stages: [Sequential] = []
+        var cin = inputChannels
+        for (i, c) in widths.enumerated() {
+            // The first stage reaches its width in two steps (half, then full): a full-width stride-2 convolution
+            // on 3 channels would be mostly wasted work.
+            let first = i == 0 ? max(8, c / 2) : c
+            stages.append(Sequential(convBNReLU(cin, first, stride: 2, rng: &rng), convBNReLU(first, c, stride: 1, rng: &rng)))
+            cin = c
+        }
+        self.stages = stages
+        tapChannels = widths
+        super.init()
+        for (i, stage) in stages.enumerated() { register("stage\(i + 1)", stage) }
+    }
+
+    public func taps(_ x: Variable) -> [Variable] {
+        var h = x
+        return stages.map { stage in
+            h = stage(h)
+            return h
+        }
+    }
+}
+
+/// The FCN head on a same-padded backbone: a 1×1 class-score layer on each tapped map, fused from the coarsest
+/// to the finest by ×2 upsampling and addition, then upsampled to the input by the finest map's stride —
+/// FCN-8s on ResNet-18 and MobileNet V2 (strides 8/16/32), FCN-2s on the small backbone (strides 2 … 32).
+/// Upsampling uses the `.lattice` alignment (kernel 2f − 1, stride f, padding and output padding f − 1, bilinear
+/// start, learnable): with these backbones a stride-s cell i sits on input pixel s·i, so every sum adds aligned
+/// cells and the final crop starts at (0, 0). The coarsest score layer starts from He initialisation, the
+/// others from zeros (as the reference's skips), so training starts from the coarse prediction. With a dilated
+/// backbone (all maps at the finest stride) the skips are plain additions and only the final upsampling remains.
+/// Keys: `backbone.*`, `score<stride>` per tap, `up<stride>` per ×2 upsampling (named by the map it starts
+/// from), and `up<finest stride>` for the last: `score32`, `score16`, `score8`, `up32`, `up16`, `up8` for FCN-8s.
 public final class FCNHeadModel: Module, Segmenter {
     public let classes: Int
     public let backbone: any SegmentationBackbone
-    let score32: Conv2D, score16: Conv2D, score8: Conv2D
-    let up32: BilinearUpsample?, up16: BilinearUpsample?, up8: BilinearUpsample
+    /// Score layers, finest first.
+    let scores: [Conv2D]
+    /// `ups[i]` upsamples the fused scores of tap i + 1 to tap i's grid (empty when dilated).
+    let ups: [BilinearUpsample]
+    let final: BilinearUpsample
     let dilated: Bool
 
     public init(backbone: any SegmentationBackbone, classes: Int, dilated: Bool = false, rng: inout RandomSource) {
         self.classes = classes
         self.backbone = backbone
         self.dilated = dilated
-        let (c8, c16, c32) = (backbone.tapChannels[0], backbone.tapChannels[1], backbone.tapChannels[2])
-        score32 = Conv2D(c32, classes, kernel: 1, initializer: .kaimingNormal(), rng: &rng)
-        score16 = Conv2D(c16, classes, kernel: 1, initializer: .zeros, rng: &rng)
-        score8 = Conv2D(c8, classes, kernel: 1, initializer: .zeros, rng: &rng)
-        up32 = dilated ? nil : BilinearUpsample(channels: classes, factor: 2, alignment: .lattice, learnable: true)
-        up16 = dilated ? nil : BilinearUpsample(channels: classes, factor: 2, alignment: .lattice, learnable: true)
-        up8 = BilinearUpsample(channels: classes, factor: 8, alignment: .lattice, learnable: true)
+        let (channels, strides) = (backbone.tapChannels, backbone.tapStrides)
+        precondition(channels.count == strides.count && !strides.isEmpty, "a backbone needs as many tap strides as channels")
+        // Built coarsest first, as the three-tap head always was (so its initialisation is unchanged).
+        var scores: [Conv2D] = []
+        for i in channels.indices.reversed() {
+            scores.insert(Conv2D(channels[i], classes, kernel: 1, initializer: i == channels.count - 1 ? .kaimingNormal() : .zeros,
+                                 rng: &rng), at: 0)
+        }
+        self.scores = scores
+        ups = dilated ? [] : strides.indices.dropLast().map { i in
+            BilinearUpsample(channels: classes, factor: strides[i + 1] / strides[i], alignment: .lattice, learnable: true)
+        }
+        final = BilinearUpsample(channels: classes, factor: strides[0], alignment: .lattice, learnable: true)
         super.init()
         register("backbone", backbone)
-        register("score32", score32)
-        register("score16", score16)
-        register("score8", score8)
-        if let up32, let up16 {
-            register("up32", up32)
-            register("up16", up16)
-        }
-        register("up8", up8)
+        for i in scores.indices.reversed() { register("score\(strides[i])", scores[i]) }
+        for i in ups.indices.reversed() { register("up\(strides[i + 1])", ups[i]) }
+        register("up\(strides[0])", final)
     }
 
     public override func forward(_ x: Variable) -> Variable {
         let (h, w) = (x.shape[2], x.shape[3])
         let t = backbone.taps(x)
-        var s = score32(t[2])
-        if let up32, let up16 {
-            s = up32(s)
-            let s16 = score16(t[1])
-            s = crop(s, 0, s16.shape[2], s16.shape[3]) + s16
-            s = up16(s)
-            let s8 = score8(t[0])
-            s = crop(s, 0, s8.shape[2], s8.shape[3]) + s8
-        } else {
-            s = s + score16(t[1]) + score8(t[0])
+        let last = t.count - 1
+        var s = scores[last](t[last])
+        for i in stride(from: last - 1, through: 0, by: -1) {
+            let skip = scores[i](t[i])
+            if dilated {
+                s = s + skip
+            } else {
+                s = ups[i](s)
+                s = crop(s, 0, skip.shape[2], skip.shape[3]) + skip
+            }
         }
-        return crop(up8(s), 0, h, w)
+        return crop(final(s), 0, h, w)
     }
 }
 

@@ -15,6 +15,7 @@ public enum SegmentationZoo {
         Entry(name: "fcn16s_vgg", summary: "FCN-16s over VGG-16: + pool4 skip (crop 5), frozen bilinear x2, x16 (crop 27)"),
         Entry(name: "fcn8s_vgg", summary: "FCN-8s over VGG-16: + pool3 skip (crop 9), frozen bilinear x2, x2, x8 (crop 31)"),
         Entry(name: "fcn8s_resnet18", summary: "FCN-8s head on ResNet-18 (strides 8/16/32), learnable bilinear-initialised upsampling"),
+        Entry(name: "fcn2s_small", summary: "FCN head fusing strides 32 to 2 on a small VGG-style backbone (32-256 channels): fine masks at CPU speed"),
         Entry(name: "fcn8s_mobilenet", summary: "FCN-8s head on MobileNet V2 (features 6/13/18), learnable bilinear-initialised upsampling"),
         Entry(name: "dilated_resnet18", summary: "ResNet-18 with dilations 2 and 4 (stride 8 throughout), scores summed, one x8 upsampling"),
         Entry(name: "segnet_vgg16", summary: "SegNet: VGG-16 encoder with batch norm, decoder max-unpools with the pooling indices"),
@@ -46,6 +47,8 @@ public enum SegmentationZoo {
         case "fcn8s_resnet18":
             return FCNHeadModel(backbone: ResNetSegmentationBackbone(dilated: false, inputChannels: inputChannels, rng: &rng),
                                 classes: classes, rng: &rng)
+        case "fcn2s_small":
+            return FCNHeadModel(backbone: SmallSegmentationBackbone(inputChannels: inputChannels, rng: &rng), classes: classes, rng: &rng)
         case "fcn8s_mobilenet":
             return FCNHeadModel(backbone: MobileNetSegmentationBackbone(inputChannels: inputChannels, rng: &rng), classes: classes, rng: &rng)
         case "dilated_resnet18":

@@ -90,8 +90,8 @@ import _KestrelTestSupport
         let r = try KestrelCLI.run(["models", "--task", "segment", "--classes", "21", "--json"])
         #expect(r.status == 0, "\(r.stderr)")
         let rows = try r.stdout.split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
-        #expect(rows.map { $0["name"] as? String } == ["fcn32s_vgg", "fcn16s_vgg", "fcn8s_vgg", "fcn8s_resnet18", "fcn8s_mobilenet",
-                                                      "dilated_resnet18", "segnet_vgg16", "segnet_small"])
+        #expect(rows.map { $0["name"] as? String } == ["fcn32s_vgg", "fcn16s_vgg", "fcn8s_vgg", "fcn8s_resnet18", "fcn2s_small",
+                                                      "fcn8s_mobilenet", "dilated_resnet18", "segnet_vgg16", "segnet_small"])
         // voc-fcn8s by hand, 21 classes: VGG-16's 13 convolutions, fc6 (7x7) and fc7 as convolutions, the three
         // 1x1 score layers, and the three bilinear transposed convolutions (kernels 4, 4, 16; no bias; frozen).
         let k = 21

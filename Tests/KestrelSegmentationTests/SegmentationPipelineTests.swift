@@ -52,7 +52,7 @@ import _KestrelTestSupport
 }
 
 @Suite struct SegmentationZooTests {
-    @Test(arguments: ["fcn8s_resnet18", "fcn8s_mobilenet", "dilated_resnet18", "segnet_small"])
+    @Test(arguments: ["fcn8s_resnet18", "fcn8s_mobilenet", "dilated_resnet18", "segnet_small", "fcn2s_small"])
     func keepsOddInputSizes(_ name: String) throws {
         let m = try SegmentationZoo.make(name, classes: 4)
         m.eval()
@@ -60,6 +60,49 @@ import _KestrelTestSupport
             let y = GradMode.withoutGradients { m(Variable(Tensor.random([1, 3, h, w], seed: 5))) }
             #expect(y.shape == [1, 4, h, w])
         }
+    }
+
+    @Test func headLayersAreNamedByStride() throws {
+        let names = { (model: String) in
+            Set(try SegmentationZoo.make(model, classes: 3).namedParameters().map(\.name).filter { !$0.hasPrefix("backbone.") })
+        }
+        #expect(try names("fcn8s_resnet18") == Set(["score32", "score16", "score8"].flatMap { [$0 + ".weight", $0 + ".bias"] }
+            + ["up32.weight", "up16.weight", "up8.weight"]))
+        #expect(try names("fcn2s_small") == Set(["score32", "score16", "score8", "score4", "score2"].flatMap { [$0 + ".weight", $0 + ".bias"] }
+            + ["up32.weight", "up16.weight", "up8.weight", "up4.weight", "up2.weight"]))
+    }
+
+    /// Fits one 32×32 image's label map: a memorisation test, with the ×2 steps of the FCN-2s head in the way.
+    @Test func fcn2sSmallFitsOneLabelMap() throws {
+        let m = try SegmentationZoo.make("fcn2s_small", classes: 3)
+        m.train()
+        var rng = RandomSource(seed: 4)
+        let x = Variable(Tensor.uniform([1, 3, 32, 32], low: -1, high: 1, using: &rng))
+        // A disc (class 1) and a bar (class 2) on background.
+        let targets = (0..<(32 * 32)).map { i -> Int in
+            let (r, c) = (i / 32, i % 32)
+            if (r - 10) * (r - 10) + (c - 12) * (c - 12) < 36 { return 1 }
+            return r >= 22 && r < 27 && c >= 4 && c < 28 ? 2 : 0
+        }
+        let optimizer = try Optimizer(m.namedParameters(), rule: try Adam(), learningRate: 0.01)
+        var first: Float = 0, last: Float = 0
+        for step in 0..<60 {
+            optimizer.zeroGrad()
+            let loss = crossEntropyLoss(m(x), targets: targets)
+            if step == 0 { first = loss.value.scalars[0] }
+            last = loss.value.scalars[0]
+            loss.backward()
+            optimizer.step()
+        }
+        // Still in training mode (batch statistics): the running statistics lag 60 fast-moving steps.
+        let y = GradMode.withoutGradients { m(x) }.value
+        var correct = 0
+        for i in 0..<(32 * 32) {
+            let scores = (0..<3).map { y[0, $0, i / 32, i % 32] }
+            if scores.indices.max(by: { scores[$0] < scores[$1] }) == targets[i] { correct += 1 }
+        }
+        #expect(last < first / 5, "loss \(first) → \(last)")
+        #expect(correct >= 32 * 32 * 95 / 100, "\(correct) of 1024 pixels")
     }
 
     @Test func segnetGradientsReachTheFirstLayer() throws {

@@ -46,6 +46,7 @@ import _KestrelTestSupport
             FCNHeadModel(backbone: ResNetSegmentationBackbone(dilated: false, rng: &rng), classes: 5, rng: &rng),
             FCNHeadModel(backbone: ResNetSegmentationBackbone(dilated: true, rng: &rng), classes: 5, dilated: true, rng: &rng),
             FCNHeadModel(backbone: MobileNetSegmentationBackbone(width: 0.5, rng: &rng), classes: 5, rng: &rng),
+            FCNHeadModel(backbone: SmallSegmentationBackbone(width: 0.5, rng: &rng), classes: 5, rng: &rng),
         ]
         for m in models {
             m.eval()

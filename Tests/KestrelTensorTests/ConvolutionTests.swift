@@ -43,6 +43,8 @@ struct ConvCase: Sendable, CustomTestStringConvertible {
         ConvCase(n: 2, c: 16, h: 9, w: 11, cout: 8, k: (3, 3), stride: (1, 1), pad: (2, 2), dilation: (2, 2), groups: 2),
         ConvCase(n: 3, c: 8, h: 6, w: 7, cout: 12, k: (3, 5), stride: (1, 1), pad: (0, 2), dilation: (1, 1), groups: 1),
         ConvCase(n: 1, c: 8, h: 5, w: 5, cout: 4, k: (3, 3), stride: (1, 1), pad: (3, 3), dilation: (1, 1), groups: 1),
+        // More than 128 output channels: dW by the packed GEMM rather than the direct 3×3 kernel.
+        ConvCase(n: 2, c: 4, h: 5, w: 6, cout: 130, k: (3, 3), stride: (1, 1), pad: (1, 1), dilation: (1, 1), groups: 1),
         // dW over several blocks of images (8 × 300² output floats per image: two images per gathered block).
         ConvCase(n: 3, c: 2, h: 300, w: 300, cout: 8, k: (3, 3), stride: (1, 1), pad: (1, 1), dilation: (1, 1), groups: 1),
     ]
@@ -100,8 +102,11 @@ struct ConvCase: Sendable, CustomTestStringConvertible {
                 let dx = Convolution.backwardData(dy, weight: w, inputShape: x.shape, geometry: t.geometry)
                 let dw = Convolution.backwardWeight(dy, input: x, weightShape: w.shape, geometry: t.geometry)
                 let db = Convolution.backwardBias(dy)
-                for (name, got, want) in [("dx", dx, ref.dx), ("dw", dw, ref.dw), ("db", db, ref.db)] {
-                    let check = closeness(got.scalars, want.data, atol: 1e-4, rtol: 1e-4)
+                // dW and db sum N·OH·OW products in Float: their rounding grows with √(that depth), so beyond
+                // 4,096 terms the absolute tolerance grows with it (270,000 terms in the 300×300 case: 8·10⁻⁴).
+                let depthScale = max(1, (Double(t.n * oh * ow) / 4096).squareRoot())
+                for (name, got, want, scale) in [("dx", dx, ref.dx, 1.0), ("dw", dw, ref.dw, depthScale), ("db", db, ref.db, depthScale)] {
+                    let check = closeness(got.scalars, want.data, atol: 1e-4 * scale, rtol: 1e-4)
                     #expect(check.ok, "\(kernel) \(name): \(check.message)")
                 }
             }

@@ -130,6 +130,33 @@ void kk_pack_conv_weights(KKISA isa, const float *w, long cout, long k, long pan
 int kk_conv_indirect(const KKIndirectConv *cv, KKISA isa, long pos0, long pos1, long out0, long out1,
                      long *offsets, float *panel);
 
+/// The weight gradient of a 3×3, stride-1, undilated convolution (one group) by a direct AVX-512 kernel (see
+/// weightgrad.c): dw[o][c·9 + ki·3 + kj] = Σ over images and output positions of dy[o, y, x]·xpad[c, y + ki, x + kj].
+/// xpad: the zero-padded images (oh = hp − 2, ow = wp − 2), channel c of image i at xpad + i·xpadImageStride +
+/// c·hp·wp. dyT: dy made position-major by kk_position_major, position j of the batch (image j / (oh·ow), then
+/// row-major) at dyT + j·ldDyT, with ldDyT ≥ the output channels rounded up to 16 (zeros beyond cout).
+/// dw [cout, channels·9] is written, or added to when `accumulate` is non-zero.
+typedef struct {
+  const float *xpad;
+  long hp, wp, xpadImageStride;
+  long channels;
+  const float *dyT;
+  long ldDyT;
+  long cout, images, oh, ow;
+  float *dw;
+  int accumulate;
+} KKWeightGrad3x3;
+
+/// Tiles of kk_weight_grad3x3: ⌈cout/16⌉ blocks of output channels × ⌈channels/3⌉ groups of input channels.
+long kk_weight_grad3x3_tiles(long cout, long channels);
+
+/// Computes tiles [tile0, tile1) (disjoint ranges may run concurrently). Returns -1, writing nothing, unless
+/// the ISA is KK_ISA_AVX512 and this CPU has it.
+int kk_weight_grad3x3(const KKWeightGrad3x3 *g, KKISA isa, long tile0, long tile1);
+
+/// dy [images][cout][l] → position-major [images·l][ld] (ld ≥ cout; columns cout ..< ld zero).
+void kk_position_major(const float *dy, long images, long cout, long l, long ld, float *out);
+
 /// Runs `iterations` steps of twelve independent FMA chains on full-width vectors of `isa` (16 lanes for
 /// AVX-512, 8 for AVX2): time it to measure the core's FP32 FMA peak, as ../shared/anchors/limits.c does.
 /// Returns a value derived from the chains (so they are not optimised away), or 0 without running when the CPU
