@@ -91,46 +91,71 @@ public func crossEntropyLoss(_ logits: Variable, targets: [Int], options: CrossE
     let logp = Softmax.forward(x, axis: 1, log: true)
     let weights = options.classWeights ?? [Float](repeating: 1, count: c)
     let eps = options.labelSmoothing
-    var total = 0.0, denominator = 0.0
+    // Sums over fixed chunks of samples (spread over the threads), added in chunk order: the same result for
+    // any thread count.
+    let chunk = 16384, chunks = (samples + chunk - 1) / chunk
+    let ignore = options.ignoreIndex ?? Int.min
+    for t in targets where t != ignore { precondition(t >= 0 && t < c, "target \(t) outside 0..<\(c)") }
+    var partials = [Double](repeating: 0, count: 2 * chunks)  // per chunk: Σ terms, Σ weights
     logp.withUnsafeBufferPointer { lp in
-        for s in 0..<samples {
-            let t = targets[s]
-            if let ig = options.ignoreIndex, t == ig { continue }
-            precondition(t >= 0 && t < c, "target \(t) outside 0..<\(c)")
-            let (n, i) = (s / inner, s % inner)
-            let base = n * c * inner + i
-            var term = -Double(lp[base + t * inner]) * Double(weights[t]) * Double(1 - eps)
-            if eps > 0 {
-                var smooth = 0.0
-                for k in 0..<c { smooth -= Double(weights[k]) * Double(lp[base + k * inner]) }
-                term += Double(eps) * smooth / Double(c)
+        let src = SendablePointer(lp.baseAddress!)
+        partials.withUnsafeMutableBufferPointer { pp in
+            let out = SendablePointer(pp.baseAddress!)
+            Compute.parallelFor(chunks) { r in
+                for q in r {
+                    var total = 0.0, denominator = 0.0
+                    for s in (q * chunk)..<Swift.min(samples, (q + 1) * chunk) {
+                        let t = targets[s]
+                        if t == ignore { continue }
+                        let base = (s / inner) * c * inner + s % inner
+                        var term = -Double(src[base + t * inner]) * Double(weights[t]) * Double(1 - eps)
+                        if eps > 0 {
+                            var smooth = 0.0
+                            for k in 0..<c { smooth -= Double(weights[k]) * Double(src[base + k * inner]) }
+                            term += Double(eps) * smooth / Double(c)
+                        }
+                        total += term
+                        denominator += Double(weights[t])
+                    }
+                    out[2 * q] = total
+                    out[2 * q + 1] = denominator
+                }
             }
-            total += term
-            denominator += Double(weights[t])
         }
+    }
+    var total = 0.0, denominator = 0.0
+    for q in 0..<chunks {
+        total += partials[2 * q]
+        denominator += partials[2 * q + 1]
     }
     let loss: Float = denominator > 0 ? Float(total / denominator) : 0
     let denom = denominator
+    let wsum = weights.reduce(0, +)
     return record("cross_entropy", [logits], Tensor(loss)) { gy, _ in
         guard denom > 0 else { return [Tensor.zeros(x.shape)] }
         let k = gy.item / Float(denom)
         let g = logp.withUnsafeBufferPointer { lp in
-            Tensor(shape: x.shape) { d in
-                d.update(repeating: 0)
-                for s in 0..<samples {
-                    let t = targets[s]
-                    if let ig = options.ignoreIndex, t == ig { continue }
-                    let (n, i) = (s / inner, s % inner)
-                    let base = n * c * inner + i
-                    // d(−w_t·(1−ε)·log p_t)/dx_j = w_t·(1−ε)·(p_j − [j = t]);
-                    // d(−ε/C·Σ_k w_k log p_k)/dx_j = ε/C·(W·p_j − w_j), W = Σ_k w_k.
-                    let wt = weights[t] * (1 - eps)
-                    let wsum = weights.reduce(0, +)
-                    for j in 0..<c {
-                        let p = expf(lp[base + j * inner])
-                        var v = wt * (p - (j == t ? 1 : 0))
-                        if eps > 0 { v += eps / Float(c) * (wsum * p - weights[j]) }
-                        d[base + j * inner] = k * v
+            let src = SendablePointer(lp.baseAddress!)
+            return Tensor(shape: x.shape) { d in
+                let dst = SendablePointer(d.baseAddress!)
+                // Each sample writes only its own C entries: samples are split across the threads.
+                Compute.parallelFor(samples, grain: 4096) { r in
+                    for s in r {
+                        let t = targets[s]
+                        let base = (s / inner) * c * inner + s % inner
+                        if t == ignore {
+                            for j in 0..<c { dst[base + j * inner] = 0 }
+                            continue
+                        }
+                        // d(−w_t·(1−ε)·log p_t)/dx_j = w_t·(1−ε)·(p_j − [j = t]);
+                        // d(−ε/C·Σ_k w_k log p_k)/dx_j = ε/C·(W·p_j − w_j), W = Σ_k w_k.
+                        let wt = weights[t] * (1 - eps)
+                        for j in 0..<c {
+                            let p = expf(src[base + j * inner])
+                            var v = wt * (p - (j == t ? 1 : 0))
+                            if eps > 0 { v += eps / Float(c) * (wsum * p - weights[j]) }
+                            dst[base + j * inner] = k * v
+                        }
                     }
                 }
             }
