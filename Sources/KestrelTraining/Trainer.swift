@@ -91,6 +91,7 @@ public struct RunState: Sendable, Codable, Equatable {
 public struct EpochMetrics: Sendable, Equatable, Codable {
     public var epoch: Int
     public var epochs: Int
+    /// The schedule's rate at the start of the epoch (it moves every batch within the epoch).
     public var learningRate: Float
     public var trainLoss: Double
     public var seconds: Double
@@ -223,6 +224,11 @@ public final class Trainer<Task: TrainingTask> {
             let epochStart = Date()
             let secondsBefore = state.seconds
             while let batch = try batches.next() {
+                // The schedule moves every batch (warm-up ramps and cosine decays smoothly within an epoch, as
+                // torchvision's detection and segmentation references step per iteration); a function of
+                // (epoch, batch) alone, so a resumed run continues on the same curve.
+                optimizer.learningRate = schedule.rate(atFraction: Double(epoch) + Double(state.batch) / Double(max(1, batches.batchCount)),
+                                                       base: config.learningRate)
                 for (i, d) in dropouts.enumerated() {
                     d.reseed(config.seed ^ UInt64(epoch) << 32 ^ UInt64(state.batch) << 8 ^ UInt64(i))
                 }
@@ -253,7 +259,8 @@ public final class Trainer<Task: TrainingTask> {
             let validation = try task.validate()
             model.train()
             if let v = validation { for (k, x) in v.metrics { values["val_" + k] = x } }
-            let metrics = EpochMetrics(epoch: epoch + 1, epochs: config.epochs, learningRate: optimizer.learningRate,
+            let metrics = EpochMetrics(epoch: epoch + 1, epochs: config.epochs,
+                                       learningRate: schedule.rate(at: epoch, base: config.learningRate),
                                        trainLoss: state.lossSum / seen, seconds: state.seconds,
                                        imagesPerSecond: Double(state.seen) / max(state.seconds, 1e-9), values: values)
             state.history.append(metrics)

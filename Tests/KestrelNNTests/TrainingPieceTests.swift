@@ -105,6 +105,21 @@ struct ScheduleGoldens: Decodable {
         let mine = (0..<golden.count).map { schedule.rate(at: $0, base: g.base) }
         let c = closeness(mine, golden, atol: 1e-7, rtol: 1e-5)
         #expect(c.ok, "\(name): \(c.message)")
+        // Per batch: the same rates at whole epochs.
+        let fractional = (0..<golden.count).map { schedule.rate(atFraction: Double($0), base: g.base) }
+        #expect(closeness(fractional, golden, atol: 1e-7, rtol: 1e-5).ok, "\(name) per batch")
+    }
+
+    @Test func perBatchRatesMoveWithinAnEpoch() {
+        let base: Float = 0.1
+        let warm = LearningRateSchedule.warmup(steps: 2, startFactor: 0.1, then: .cosine(period: 4, minimum: 0))
+        // Half-way through the first warm-up epoch: a quarter of the way from 0.1·base to base.
+        #expect(abs(warm.rate(atFraction: 0.5, base: base) - base * (0.1 + 0.9 * 0.25)) < 1e-7)
+        // Half-way through the cosine's second epoch (t = 1.5 after warm-up): (1 + cos(1.5π/4))/2 of base.
+        #expect(abs(warm.rate(atFraction: 3.5, base: base) - base * Float((1 + cos(Double.pi * 1.5 / 4)) / 2)) < 1e-7)
+        // Step schedules change only at their boundaries.
+        let step = LearningRateSchedule.multiStep(milestones: [2], gamma: 0.1)
+        #expect(step.rate(atFraction: 1.99, base: base) == base && step.rate(atFraction: 2, base: base) == base * 0.1)
     }
 }
 

@@ -32,6 +32,23 @@ public enum LearningRateSchedule: Sendable, Equatable {
         }
     }
 
+    /// The rate at a fractional position `t` (e.g. epoch + batch / batches), for schedules applied every batch:
+    /// warm-up and cosine are continuous in t, step and multi-step change at their (integer) boundaries. Equals
+    /// ``rate(at:base:)`` wherever t is a whole number.
+    public func rate(atFraction t: Double, base: Float) -> Float {
+        switch self {
+        case .constant: return base
+        case .step(let size, let gamma): return base * powf(gamma, Float((t / Double(size)).rounded(.down)))
+        case .multiStep(let milestones, let gamma):
+            return base * powf(gamma, Float(milestones.filter { Double($0) <= t }.count))
+        case .cosine(let period, let minimum):
+            return minimum + (base - minimum) * Float((1 + cos(Double.pi * t / Double(period))) / 2)
+        case .warmup(let steps, let start, let next):
+            if t < Double(steps) { return base * (start + (1 - start) * Float(t / Double(steps))) }
+            return next.rate(atFraction: t - Double(steps), base: base)
+        }
+    }
+
     /// Rejects impossible settings (step size ≤ 0, unsorted milestones, negative factors).
     public func validate() throws(OptimizerError) {
         switch self {
