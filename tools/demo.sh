@@ -63,7 +63,7 @@ step "kestrel train --task detect: a small SSD (ssd_tiny) on datasets/shapes (20
 rm -rf "$OUT/shapes-ssd"
 $BIN train --task detect --data datasets/shapes/train/annotations.json --images datasets/shapes/train/images \
   --val-data datasets/shapes/val/annotations.json --val-images datasets/shapes/val/images \
-  --model ssd_tiny --input-size 128 --epochs 30 --batch-size 16 --optimizer adam --lr 0.001 --warmup 1 --seed 0 \
+  --model ssd_tiny --input-size 128 --epochs 30 --batch-size 16 --optimizer adam --lr 0.003 --warmup 1 --seed 0 \
   --out "$OUT/shapes-ssd"
 
 step "kestrel detect: the trained SSD on two validation images, drawn into $OUT/detections/"
@@ -75,12 +75,12 @@ $BIN detect --model "$OUT/shapes-ssd" --data datasets/shapes/val/annotations.jso
   --json > "$OUT/shapes-dets.json" 2>/dev/null
 $BIN eval --gt datasets/shapes/val/annotations.json --dets "$OUT/shapes-dets.json"
 
-step "kestrel train --task segment: an FCN-8s head on ResNet-18 over datasets/shapes (200 training, 50 validation images; a short demo run, see docs/segmentation.md for the recipe)"
+step "kestrel train --task segment: FCN-2s on a small backbone (fcn2s_small) over datasets/shapes (200 training, 50 validation images; a short demo run, see docs/segmentation.md for the recipe)"
 rm -rf "$OUT/shapes-seg-run"
 $BIN train --task segment --images datasets/shapes/train/images --masks datasets/shapes/train/masks \
   --val-images datasets/shapes/val/images --val-masks datasets/shapes/val/masks \
-  --class-names background,circle,square,triangle,star --model fcn8s_resnet18 --input-size 64 --epochs 8 \
-  --batch-size 8 --optimizer adam --lr 0.001 --weight-decay 0 --hflip --workers 2 --seed 0 --out "$OUT/shapes-seg-run"
+  --class-names background,circle,square,triangle,star --model fcn2s_small --input-size 128 --epochs 15 \
+  --batch-size 8 --optimizer adam --lr 0.002 --warmup 1 --weight-decay 0 --hflip --workers 2 --seed 0 --out "$OUT/shapes-seg-run"
 
 step "kestrel segment: label maps and overlays for four validation images, into $OUT/segmented/"
 rm -rf "$OUT/segmented"
