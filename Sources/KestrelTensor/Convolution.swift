@@ -195,8 +195,8 @@ public enum Convolution {
         }
     }
 
-    /// ``backwardData(_:weight:inputShape:geometry:)`` as `col2im(Wᵀ · dy)` into a column buffer: the plain path,
-    /// the reference the flipped-convolution path is tested against, and the path for strides above 1.
+    /// ``backwardData(_:weight:inputShape:geometry:)`` as `col2im(Wᵀ · dy)` into a column buffer: the plain path
+    /// (strides above 1, and every GEMM but ``FastGEMM``). Every path is tested against the slow Double reference.
     public static func backwardDataIm2col(_ dy: Tensor, weight: Tensor, inputShape: Shape, geometry g: ConvGeometry) -> Tensor {
         let (n, c, h, w) = (inputShape[0], inputShape[1], inputShape[2], inputShape[3])
         let (cout, cg, kh, kw) = dims4(weight, "weight")
@@ -282,7 +282,7 @@ public enum Convolution {
     }
 
     /// ``backwardWeight(_:input:weightShape:geometry:)`` as im2col into a column buffer + one GEMM per block of
-    /// images: the plain path, and the reference the packed path is tested against.
+    /// images: the plain path (every GEMM but ``FastGEMM``). Every path is tested against the slow Double reference.
     public static func backwardWeightIm2col(_ dy: Tensor, input x: Tensor, weightShape: Shape, geometry g: ConvGeometry) -> Tensor {
         let (n, c, h, w) = dims4(x, "input")
         let (cout, cg, kh, kw) = (weightShape[0], weightShape[1], weightShape[2], weightShape[3])

@@ -124,7 +124,7 @@ struct BenchTrain: ParsableCommand {
     @OptionGroup var models: ModelBenchOptions
     @OptionGroup var options: BenchOptions
 
-    @Flag(help: "After measuring, run a few more steps with per-op timing and print where the time goes (op, forward ms, backward ms, share).")
+    @Flag(help: "After measuring, run a few more steps with per-op timing and print where the time goes (op, forward ms, backward ms, share); with --json, one object per op.")
     var profile = false
 
     func run() throws {
@@ -138,7 +138,7 @@ struct BenchTrain: ParsableCommand {
                         }
                         reportModelBench(options, name: name, work: "training step", size: size, batch: n, threads: t,
                                          seconds: seconds, extra: guardInfo)
-                        if profile { printProfile(steps: 3, step) }
+                        if profile { printProfile(steps: 3, json: options.output.json, name: name, step) }
                     }
                 }
             }
@@ -185,8 +185,9 @@ struct BenchTrain: ParsableCommand {
 }
 
 /// Runs `step` a few times with ``OpProfile`` on and prints the per-op totals per step (the optimizer update and
-/// anything else outside recorded ops shows as "other").
-func printProfile(steps: Int, _ step: () -> Void) {
+/// anything else outside recorded ops shows as "other"): a table, or with `json` one object per op
+/// (`{"profile": model, "op", "calls", "forward_ms", "backward_ms", "share"}`, ms per step, share of the step).
+func printProfile(steps: Int, json: Bool, name: String, _ step: () -> Void) {
     step()  // warm-up
     OpProfile.start()
     let t0 = now()
@@ -194,15 +195,23 @@ func printProfile(steps: Int, _ step: () -> Void) {
     let wall = (now() - t0) / Double(steps)
     let entries = OpProfile.stop()
     let per = 1e3 / Double(steps)
+    let accounted = entries.reduce(0) { $0 + $1.total } / Double(steps)
+    let rows = entries.map { ($0.name, $0.calls / steps, $0.forwardSeconds * per, $0.backwardSeconds * per) }
+        + [("other", 0, 0, (wall - accounted) * 1e3)]
+    if json {
+        for (op, calls, f, b) in rows {
+            Console.out(JSON.object([
+                ("profile", .string(name)), ("op", .string(op)), ("calls", .int(calls)), ("forward_ms", .double(round6(f))),
+                ("backward_ms", .double(round6(b))), ("share", .double(round6((f + b) / (wall * 1e3)))),
+            ]).text)
+        }
+        return
+    }
     Console.out("  per step: \(fixed(wall * 1e3, 1)) ms")
     Console.out("  \("op".padding(toLength: 22, withPad: " ", startingAt: 0))   calls  forward ms  backward ms  share")
-    var accounted = 0.0
-    for e in entries {
-        accounted += e.total / Double(steps)
-        let share = e.total / Double(steps) / wall * 100
-        Console.out("  \(e.name.padding(toLength: 22, withPad: " ", startingAt: 0)) \(pad(e.calls / steps, 7)) \(pad(fixed(e.forwardSeconds * per, 2), 11)) \(pad(fixed(e.backwardSeconds * per, 2), 12)) \(pad(fixed(share, 1), 5))%")
+    for (op, calls, f, b) in rows {
+        Console.out("  \(op.padding(toLength: 22, withPad: " ", startingAt: 0)) \(pad(op == "other" ? "" : String(calls), 7)) \(pad(op == "other" ? "" : fixed(f, 2), 11)) \(pad(fixed(b, 2), 12)) \(pad(fixed((f + b) / (wall * 1e3) * 100, 1), 5))%")
     }
-    Console.out("  \("other".padding(toLength: 22, withPad: " ", startingAt: 0)) \(pad("", 7)) \(pad("", 11)) \(pad(fixed((wall - accounted) * 1e3, 2), 12)) \(pad(fixed((wall - accounted) / wall * 100, 1), 5))%")
 }
 
 private func pad(_ v: some CustomStringConvertible, _ width: Int) -> String {

@@ -131,3 +131,18 @@ import _KestrelTestSupport
         #expect(r.stdout.contains("\"suite\": \"nms\"") && r.stdout.contains("\"kept\": "))
     }
 }
+
+@Suite struct BenchTrainCommandTests {
+    @Test func profileListsTheOpsOfAStepAsJSON() throws {
+        let r = try KestrelCLI.run(["bench", "train", "--model", "resnet20", "--batch-size", "2", "--input", "16", "--repeats", "1",
+                                    "--min-time", "0", "--no-guard", "--profile", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let rows = try r.stdout.split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        // The measurement, then one object per op.
+        #expect(rows.first?["work"] as? String == "resnet20 training step")
+        let ops = rows.dropFirst().compactMap { $0["op"] as? String }
+        #expect(ops.contains("conv2d") && ops.contains("batch_norm") && ops.contains("other"))
+        let conv = try #require(rows.first { $0["op"] as? String == "conv2d" })
+        #expect(conv["calls"] as? Int == 19 && (conv["backward_ms"] as? Double ?? 0) > 0)
+    }
+}
