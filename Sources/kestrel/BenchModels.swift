@@ -119,7 +119,7 @@ func reportModelBench(_ options: BenchOptions, name: String, work: String, size:
 struct BenchTrain: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "One full training step (forward, cross-entropy, backward, momentum-SGD update) per batch.")
+        abstract: "One full training step (forward, the loss — cross-entropy, or multibox for the detectors — backward, momentum-SGD update) per batch; --profile shows where its time goes.")
 
     @OptionGroup var models: ModelBenchOptions
     @OptionGroup var options: BenchOptions
