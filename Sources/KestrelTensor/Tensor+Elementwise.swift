@@ -94,14 +94,24 @@ extension Tensor {
         }
     }
 
-    public static func + (a: Tensor, b: Tensor) -> Tensor { zip(a, b, +) }
-    public static func - (a: Tensor, b: Tensor) -> Tensor { zip(a, b, -) }
-    public static func * (a: Tensor, b: Tensor) -> Tensor { zip(a, b, *) }
-    public static func / (a: Tensor, b: Tensor) -> Tensor { zip(a, b, /) }
-    public static func + (a: Tensor, s: Float) -> Tensor { a.map { $0 + s } }
-    public static func - (a: Tensor, s: Float) -> Tensor { a.map { $0 - s } }
-    public static func * (a: Tensor, s: Float) -> Tensor { a.map { $0 * s } }
-    public static func / (a: Tensor, s: Float) -> Tensor { a.map { $0 / s } }
+    // Equal shapes and tensor–scalar operations run a loop with the operator written in it (vectorised);
+    // `zip` / `map` call their closure once per element, which only broadcasting needs.
+    public static func + (a: Tensor, b: Tensor) -> Tensor {
+        a.shape == b.shape ? elementwise(a, b) { x, y, d, r in for i in r { d[i] = x[i] + y[i] } } : zip(a, b, +)
+    }
+    public static func - (a: Tensor, b: Tensor) -> Tensor {
+        a.shape == b.shape ? elementwise(a, b) { x, y, d, r in for i in r { d[i] = x[i] - y[i] } } : zip(a, b, -)
+    }
+    public static func * (a: Tensor, b: Tensor) -> Tensor {
+        a.shape == b.shape ? elementwise(a, b) { x, y, d, r in for i in r { d[i] = x[i] * y[i] } } : zip(a, b, *)
+    }
+    public static func / (a: Tensor, b: Tensor) -> Tensor {
+        a.shape == b.shape ? elementwise(a, b) { x, y, d, r in for i in r { d[i] = x[i] / y[i] } } : zip(a, b, /)
+    }
+    public static func + (a: Tensor, s: Float) -> Tensor { elementwise(a) { x, d, r in for i in r { d[i] = x[i] + s } } }
+    public static func - (a: Tensor, s: Float) -> Tensor { elementwise(a) { x, d, r in for i in r { d[i] = x[i] - s } } }
+    public static func * (a: Tensor, s: Float) -> Tensor { elementwise(a) { x, d, r in for i in r { d[i] = x[i] * s } } }
+    public static func / (a: Tensor, s: Float) -> Tensor { elementwise(a) { x, d, r in for i in r { d[i] = x[i] / s } } }
     public static func + (s: Float, a: Tensor) -> Tensor { a.map { s + $0 } }
     public static func - (s: Float, a: Tensor) -> Tensor { a.map { s - $0 } }
     public static func * (s: Float, a: Tensor) -> Tensor { a.map { s * $0 } }
