@@ -124,6 +124,17 @@ public struct FastGEMM: GEMMKernel {
     }
 }
 
+extension KKIm2col {
+    /// The im2col matrix of `channels` channels of NCHW images starting at `x` (images `imageStride` floats apart)
+    /// under geometry `g`.
+    init(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, geometry g: ConvGeometry, imageStride: Int) {
+        let (oh, ow) = g.outputSize(h: height, w: width)
+        self.init(x: x, channels: channels, height: height, width: width, kh: g.kernelH, kw: g.kernelW, sh: g.strideH,
+                  sw: g.strideW, ph: g.padH, pw: g.padW, dh: g.dilationH, dw: g.dilationW, oh: oh, ow: ow,
+                  imageStride: imageStride)
+    }
+}
+
 /// A GEMM problem description carried into the worker closures. Its pointers are only dereferenced by the
 /// C kernels, each of which writes a disjoint range of C.
 struct ProblemBox: @unchecked Sendable {
@@ -157,10 +168,7 @@ extension FastGEMM {
             p.a = weight + grp * coutg * k
             p.rsa = k; p.csa = 1
             p.b.kind = KK_B_IM2COL
-            p.b.im2col = KKIm2col(
-                x: x + grp * cg * h * w, channels: cg, height: h, width: w, kh: g.kernelH, kw: g.kernelW,
-                sh: g.strideH, sw: g.strideW, ph: g.padH, pw: g.padW, dh: g.dilationH, dw: g.dilationW, oh: oh,
-                ow: ow, imageStride: c * h * w)
+            p.b.im2col = KKIm2col(x + grp * cg * h * w, channels: cg, height: h, width: w, geometry: g, imageStride: c * h * w)
             p.c = y + grp * coutg * l
             p.ldc = l; p.segment = l; p.segmentStride = cout * l
             FastGEMM.run(p, isa: isa)
@@ -201,10 +209,8 @@ extension FastGEMM {
                     p.a = b > 1 ? UnsafePointer(gathered + grp * coutg * b * l) : dy + (n0 * cout + grp * coutg) * l
                     p.rsa = b * l; p.csa = 1
                     p.b.kind = KK_B_IM2COL_T
-                    p.b.im2col = KKIm2col(
-                        x: x + n0 * c * h * w + grp * cg * h * w, channels: cg, height: h, width: w, kh: g.kernelH,
-                        kw: g.kernelW, sh: g.strideH, sw: g.strideW, ph: g.padH, pw: g.padW, dh: g.dilationH,
-                        dw: g.dilationW, oh: oh, ow: ow, imageStride: c * h * w)
+                    p.b.im2col = KKIm2col(x + n0 * c * h * w + grp * cg * h * w, channels: cg, height: h, width: w, geometry: g,
+                                          imageStride: c * h * w)
                     p.c = dw + grp * coutg * k
                     p.ldc = k; p.segment = k; p.segmentStride = 0
                     FastGEMM.run(p, isa: isa)
