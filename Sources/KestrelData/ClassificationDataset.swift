@@ -169,15 +169,19 @@ public struct ClassificationDataset: Sendable, Equatable {
     }
 }
 
-/// SplitMix64, for deterministic shuffles.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
+/// SplitMix64, for deterministic shuffles and splits (the loaders of every task use it, so a seed means the same
+/// order everywhere).
+public struct SplitMix: RandomNumberGenerator, Sendable {
+    public var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
     }
+
+    /// Uniform in [0, 1) with 53 random bits.
+    public mutating func uniform() -> Double { Double(next() >> 11) * 0x1p-53 }
 }

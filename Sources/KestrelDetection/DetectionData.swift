@@ -110,7 +110,7 @@ public struct DetectionData: Sendable {
     /// A deterministic split by image (seeded shuffle), with the ground truth split alike.
     public func split(validationFraction: Double, seed: UInt64) -> (train: DetectionData, validation: DetectionData) {
         var order = Array(items.indices)
-        var rng = SplitMixDetection(seed: seed)
+        var rng = SplitMix(seed: seed)
         order.shuffle(using: &rng)
         let k = validationFraction > 0 ? max(1, Int((validationFraction * Double(items.count)).rounded())) : 0
         let valSet = Set(order.prefix(min(k, items.count - 1)))
@@ -124,17 +124,5 @@ public struct DetectionData: Sendable {
         truth.images = groundTruth.images.filter { ids.contains($0.id) }
         truth.annotations = groundTruth.annotations.filter { ids.contains($0.imageID) }
         return DetectionData(classes: classes, categoryIDs: categoryIDs, items: chosen.map { items[$0] }, groundTruth: truth)
-    }
-}
-
-struct SplitMixDetection: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -63,7 +63,7 @@ public final class DetectionLoader: EpochBatches, @unchecked Sendable {
                 coder: BoxCoder = BoxCoder()) {
         var order = Array(0..<data.count)
         if shuffle {
-            var rng = SplitMixDetection(seed: seed &+ UInt64(epoch) &* 0xA24B_AED4_963E_E407)
+            var rng = SplitMix(seed: seed &+ UInt64(epoch) &* 0xA24B_AED4_963E_E407)
             order.shuffle(using: &rng)
         }
         let fixedOrder = order

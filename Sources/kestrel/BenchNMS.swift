@@ -4,6 +4,7 @@ import ArgumentParser
 #elseif canImport(Darwin)
     import Darwin
 #endif
+import KestrelData
 import KestrelGeometry
 import KestrelImage
 
@@ -145,19 +146,8 @@ struct BenchNMS: ParsableCommand {
     }
 }
 
-/// SplitMix64 with uniform and normal draws, for benchmark inputs.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
+/// Uniform and normal draws from KestrelData's SplitMix64, for benchmark inputs.
+extension SplitMix {
     /// Uniform in [lo, hi).
     mutating func uniform(_ lo: Double, _ hi: Double) -> Double {
         lo + (hi - lo) * Double(next() >> 11) * 0x1p-53
