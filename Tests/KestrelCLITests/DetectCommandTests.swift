@@ -91,26 +91,16 @@ import _KestrelTestSupport
 
     /// Ctrl-C saves a checkpoint and exits with 130; --resume finishes the run with the same settings.
     @Test func interruptAndResume() throws {
-        guard let exe = KestrelCLI.executable else { Issue.record("no kestrel binary"); return }
+        guard KestrelCLI.executable != nil else { Issue.record("no kestrel binary"); return }
         let dir = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let run = dir.appendingPathComponent("run").path
-        let p = Process()
-        p.executableURL = exe
-        p.arguments = ["train", "--task", "detect", "--data", shapes + "/val/annotations.json", "--images", shapes + "/val/images",
-                       "--model", "ssd_mobilenet", "--width", "0.25", "--input-size", "64", "--epochs", "30",
-                       "--batch-size", "8", "--val-split", "0", "--augment", "none", "--threads", "1", "--out", run]
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        let deadline = Date().addingTimeInterval(60)
-        while !FileManager.default.fileExists(atPath: run + "/metrics.jsonl") && Date() < deadline && p.isRunning {
-            Thread.sleep(forTimeInterval: 0.02)
-        }
-        p.interrupt()
-        p.waitUntilExit()
-        if p.terminationStatus == 0 { return }  // finished before the signal arrived: nothing to resume
-        #expect(p.terminationStatus == 130)
+        let status = try KestrelCLI.interruptAfterFirstEpoch(
+            ["train", "--task", "detect", "--data", shapes + "/val/annotations.json", "--images", shapes + "/val/images",
+             "--model", "ssd_mobilenet", "--width", "0.25", "--input-size", "64", "--epochs", "30",
+             "--batch-size", "8", "--val-split", "0", "--augment", "none", "--threads", "1", "--out", run], runDirectory: run)
+        if status == 0 { return }  // finished before the signal arrived: nothing to resume
+        #expect(status == 130)
         let info = try json(String(contentsOfFile: run + "/data.json", encoding: .utf8)) as? [String: Any]
         #expect(info?["augment"] as? String == "none")
         let r = try KestrelCLI.run(["train", "--resume", run, "--json"])

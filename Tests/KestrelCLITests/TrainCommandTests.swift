@@ -62,29 +62,19 @@ import _KestrelTestSupport
 
     /// Ctrl-C saves a checkpoint and exits with 130; --resume finishes the run.
     @Test func interruptAndResume() throws {
-        guard let exe = KestrelCLI.executable else { Issue.record("no kestrel binary"); return }
+        guard KestrelCLI.executable != nil else { Issue.record("no kestrel binary"); return }
         let dir = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let run = dir.appendingPathComponent("run").path
-        let p = Process()
-        p.executableURL = exe
-        p.arguments = ["train", "--data", digits, "--model", "simple_convnet", "--input-size", "8", "--epochs", "60",
-                       "--batch-size", "16", "--out", run, "--threads", "1"]
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        // Wait for the first epoch to be recorded, then press Ctrl-C.
-        let deadline = Date().addingTimeInterval(60)
-        while !FileManager.default.fileExists(atPath: run + "/metrics.jsonl") && Date() < deadline && p.isRunning {
-            Thread.sleep(forTimeInterval: 0.02)
-        }
-        p.interrupt()
-        p.waitUntilExit()
-        if p.terminationStatus == 0 {
+        // Ctrl-C once the first epoch is recorded.
+        let status = try KestrelCLI.interruptAfterFirstEpoch(
+            ["train", "--data", digits, "--model", "simple_convnet", "--input-size", "8", "--epochs", "60",
+             "--batch-size", "16", "--out", run, "--threads", "1"], runDirectory: run)
+        if status == 0 {
             // The run finished before the signal arrived: nothing to resume (rare on a fast machine).
             return
         }
-        #expect(p.terminationStatus == 130)
+        #expect(status == 130)
         #expect(FileManager.default.fileExists(atPath: run + "/resume.safetensors"))
         let r = try KestrelCLI.run(["train", "--resume", run, "--json"])
         #expect(r.status == 0, "\(r.stderr)")

@@ -24,6 +24,26 @@ public enum KestrelCLI {
         return nil
     }()
 
+    /// Starts `kestrel ARGS` (a training run writing into `runDirectory`), waits for its first epoch to land in
+    /// `metrics.jsonl` (at most a minute), presses Ctrl-C and returns the exit status. 0 means the run finished
+    /// before the signal arrived.
+    public static func interruptAfterFirstEpoch(_ arguments: [String], runDirectory: String) throws -> Int32 {
+        guard let exe = executable else { throw CocoaError(.fileNoSuchFile) }
+        let p = Process()
+        p.executableURL = exe
+        p.arguments = arguments
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let deadline = Date().addingTimeInterval(60)
+        while !FileManager.default.fileExists(atPath: runDirectory + "/metrics.jsonl") && Date() < deadline && p.isRunning {
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        p.interrupt()
+        p.waitUntilExit()
+        return p.terminationStatus
+    }
+
     /// Runs `kestrel ARGS` (through `/bin/sh -c` when `shellPrefix` is given, e.g. `ulimit -v 4000000;`).
     public static func run(_ arguments: [String], shellPrefix: String? = nil, in directory: URL? = nil) throws -> Result {
         guard let exe = executable else { throw CocoaError(.fileNoSuchFile) }
