@@ -38,6 +38,14 @@ long kk_indirect_tile(KKISA isa, long *mr) {
   return isa == KK_ISA_AVX512 ? 32 : isa == KK_ISA_AVX2 ? 16 : 0;
 }
 
+long kk_indirect_rows(KKISA isa, long positions) {
+  long mr;
+  kk_indirect_tile(isa, &mr);
+  if (isa != KK_ISA_AVX512 || positions <= 0) return mr;
+  const long pad8 = (positions + 7) / 8 * 8 - positions, pad7 = (positions + 6) / 7 * 7 - positions;
+  return pad7 < pad8 ? 7 : 8;
+}
+
 #ifdef KK_X86
 /// A full panel of NR (a multiple of 8) channels, eight taps at a time through 8×8 transposes.
 __attribute__((target("avx2"))) static long ic_pack_panel_avx2(const float *w, long k, long nr, float *d) {
@@ -70,36 +78,55 @@ void kk_pack_conv_weights(KKISA isa, const float *w, long cout, long k, long pan
 }
 
 #ifdef KK_X86
-__attribute__((target("avx512f"))) static void ic_kernel_avx512(long k, const float *const *rows, const long *off,
-                                                                const float *restrict B, float *restrict tile) {
-  const float *r0 = rows[0], *r1 = rows[1], *r2 = rows[2], *r3 = rows[3];
-  const float *r4 = rows[4], *r5 = rows[5], *r6 = rows[6], *r7 = rows[7];
-  __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps(), c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();
-  __m512 c20 = _mm512_setzero_ps(), c21 = _mm512_setzero_ps(), c30 = _mm512_setzero_ps(), c31 = _mm512_setzero_ps();
-  __m512 c40 = _mm512_setzero_ps(), c41 = _mm512_setzero_ps(), c50 = _mm512_setzero_ps(), c51 = _mm512_setzero_ps();
-  __m512 c60 = _mm512_setzero_ps(), c61 = _mm512_setzero_ps(), c70 = _mm512_setzero_ps(), c71 = _mm512_setzero_ps();
+/// MR (8 or 7) positions × 32 channels over k steps of the depth. ACC: the sums start from `tile` (a previous
+/// stretch of the depth) instead of 0 — the same FMA chain, so splitting the depth changes no bits. `pf`: one
+/// step of the next stretch of B is prefetched into L2 per step. MR, ACC and PF are constants after inlining,
+/// and the accumulator arrays become registers.
+__attribute__((target("avx512f"), always_inline)) static inline void ic_kernel_avx512_rows(
+    long k, const float *const *rows, const long *off, const float *restrict B, float *restrict tile, const int MR,
+    const int ACC, const int PF, const float *pf) {
+  const float *r[8];
+  __m512 c0[8], c1[8];
+  for (int i = 0; i < MR; i++) {
+    r[i] = rows[i];
+    c0[i] = ACC ? _mm512_loadu_ps(tile + 32 * i) : _mm512_setzero_ps();
+    c1[i] = ACC ? _mm512_loadu_ps(tile + 32 * i + 16) : _mm512_setzero_ps();
+  }
   for (long p = 0; p < k; p++) {
     const long o = off[p];
+    if (PF) {
+      _mm_prefetch((const char *)pf, _MM_HINT_T1);
+      _mm_prefetch((const char *)(pf + 16), _MM_HINT_T1);
+      pf += 32;
+    }
     const __m512 b0 = _mm512_loadu_ps(B), b1 = _mm512_loadu_ps(B + 16);
-    __m512 a;
-    a = _mm512_set1_ps(r0[o]); c00 = _mm512_fmadd_ps(a, b0, c00); c01 = _mm512_fmadd_ps(a, b1, c01);
-    a = _mm512_set1_ps(r1[o]); c10 = _mm512_fmadd_ps(a, b0, c10); c11 = _mm512_fmadd_ps(a, b1, c11);
-    a = _mm512_set1_ps(r2[o]); c20 = _mm512_fmadd_ps(a, b0, c20); c21 = _mm512_fmadd_ps(a, b1, c21);
-    a = _mm512_set1_ps(r3[o]); c30 = _mm512_fmadd_ps(a, b0, c30); c31 = _mm512_fmadd_ps(a, b1, c31);
-    a = _mm512_set1_ps(r4[o]); c40 = _mm512_fmadd_ps(a, b0, c40); c41 = _mm512_fmadd_ps(a, b1, c41);
-    a = _mm512_set1_ps(r5[o]); c50 = _mm512_fmadd_ps(a, b0, c50); c51 = _mm512_fmadd_ps(a, b1, c51);
-    a = _mm512_set1_ps(r6[o]); c60 = _mm512_fmadd_ps(a, b0, c60); c61 = _mm512_fmadd_ps(a, b1, c61);
-    a = _mm512_set1_ps(r7[o]); c70 = _mm512_fmadd_ps(a, b0, c70); c71 = _mm512_fmadd_ps(a, b1, c71);
+    for (int i = 0; i < MR; i++) {
+      const __m512 a = _mm512_set1_ps(r[i][o]);
+      c0[i] = _mm512_fmadd_ps(a, b0, c0[i]);
+      c1[i] = _mm512_fmadd_ps(a, b1, c1[i]);
+    }
     B += 32;
   }
-  _mm512_storeu_ps(tile + 0, c00); _mm512_storeu_ps(tile + 16, c01);
-  _mm512_storeu_ps(tile + 32, c10); _mm512_storeu_ps(tile + 48, c11);
-  _mm512_storeu_ps(tile + 64, c20); _mm512_storeu_ps(tile + 80, c21);
-  _mm512_storeu_ps(tile + 96, c30); _mm512_storeu_ps(tile + 112, c31);
-  _mm512_storeu_ps(tile + 128, c40); _mm512_storeu_ps(tile + 144, c41);
-  _mm512_storeu_ps(tile + 160, c50); _mm512_storeu_ps(tile + 176, c51);
-  _mm512_storeu_ps(tile + 192, c60); _mm512_storeu_ps(tile + 208, c61);
-  _mm512_storeu_ps(tile + 224, c70); _mm512_storeu_ps(tile + 240, c71);
+  for (int i = 0; i < MR; i++) {
+    _mm512_storeu_ps(tile + 32 * i, c0[i]);
+    _mm512_storeu_ps(tile + 32 * i + 16, c1[i]);
+  }
+}
+
+/// The AVX-512 tile for mr = 8 or 7 positions (7: 7×7 maps, 49 = 7·7 positions per image, would leave 7 of the
+/// last 8-row tile empty), starting from 0 or from `tile` (accumulate), prefetching from `pf` when not NULL.
+__attribute__((target("avx512f"))) static void ic_kernel_avx512(long k, const float *const *rows, const long *off,
+                                                                const float *restrict B, float *restrict tile,
+                                                                long mr, int accumulate, const float *pf) {
+#define IC_K(MR, ACC, PF) ic_kernel_avx512_rows(k, rows, off, B, tile, MR, ACC, PF, pf)
+  if (mr == 7) {
+    if (accumulate) { if (pf) IC_K(7, 1, 1); else IC_K(7, 1, 0); }
+    else { if (pf) IC_K(7, 0, 1); else IC_K(7, 0, 0); }
+  } else {
+    if (accumulate) { if (pf) IC_K(8, 1, 1); else IC_K(8, 1, 0); }
+    else { if (pf) IC_K(8, 0, 1); else IC_K(8, 0, 0); }
+  }
+#undef IC_K
 }
 
 __attribute__((target("avx2,fma"))) static void ic_kernel_avx2(long k, const float *const *rows, const long *off,
@@ -151,6 +178,31 @@ __attribute__((target("avx2"))) static void ic_store8x32(const float *tile, floa
     for (long j = 0; j < n; j++) _mm256_storeu_ps(y + (jb + j) * l, o[j]);
   }
 }
+
+/// Where the mr positions of the tile at t0 read their windows (positions past pos1 repeat the last one).
+static void ic_tile_rows(const KKIndirectConv *cv, long t0, long pos1, long mr, long l, const float **rows) {
+  const long count = ic_min(mr, pos1 - t0);
+  for (long i = 0; i < mr; i++) {
+    const long pos = t0 + ic_min(i, count - 1), img = pos / l, at = pos % l;
+    const long oy = at / cv->ow, ox = at % cv->ow;
+    rows[i] = cv->xpad + img * cv->xpadImageStride + oy * cv->sh * cv->wp + ox * cv->sw;
+  }
+}
+
+/// tile [mr positions × nr channels] → y for the tile at t0 (channels o0 … o0 + channels).
+static void ic_store_tile(const KKIndirectConv *cv, const float *tile, long t0, long pos1, long mr, long nr, long l,
+                          long o0, long channels, KKISA isa) {
+  const long count = ic_min(mr, pos1 - t0), img0 = t0 / l, l0 = t0 % l;
+  if (isa == KK_ISA_AVX512 && count == 8 && l0 + 8 <= l) {
+    ic_store8x32(tile, cv->y + img0 * cv->yImageStride + o0 * l + l0, l, channels);
+    return;
+  }
+  for (long i = 0; i < count; i++) {
+    const long pos = t0 + i, img = pos / l, at = pos % l;
+    float *yp = cv->y + img * cv->yImageStride + o0 * l + at;
+    for (long j = 0; j < channels; j++) yp[j * l] = tile[i * nr + j];
+  }
+}
 #endif
 
 int kk_conv_indirect(const KKIndirectConv *cv, KKISA isa, long pos0, long pos1, long out0, long out1, long *offsets,
@@ -159,6 +211,10 @@ int kk_conv_indirect(const KKIndirectConv *cv, KKISA isa, long pos0, long pos1, 
   if (isa == KK_ISA_NONE || isa > kk_cpu_isa()) return -1;
   long mr;
   const long nr = kk_indirect_tile(isa, &mr);
+  if (cv->tileRows > 0 && cv->tileRows < mr) {
+    if (isa != KK_ISA_AVX512 || cv->tileRows != 7) return -1;
+    mr = cv->tileRows;
+  }
   const long l = cv->oh * cv->ow, k = cv->channels * cv->kh * cv->kw, plane = cv->hp * cv->wp;
   // offsets[p] for p = (c·kh + ki)·kw + kj: where tap p reads, relative to a position's window corner.
   for (long c = 0, p = 0; c < cv->channels; c++)
@@ -167,32 +223,37 @@ int kk_conv_indirect(const KKIndirectConv *cv, KKISA isa, long pos0, long pos1, 
   float tile[8 * 32];
   const float *rows[8];
   if (out0 % nr != 0) return -1;
+  // Few tiles per panel (7×7 maps at batch 1): the panel is read by so few tiles that streaming it from memory
+  // for the first one stalls the FMAs. The depth is then taken in stretches of IC_STRETCH steps, every tile
+  // runs each stretch in turn (its sums parked in `sums`), and the first tile prefetches the next stretch.
+  enum { IC_STRETCH = 256, IC_FEW_TILES = 16 };
+  const long tiles = (pos1 - pos0 + mr - 1) / mr;
+  const int stretched = isa == KK_ISA_AVX512 && tiles <= IC_FEW_TILES && k > IC_STRETCH;
+  float sums[IC_FEW_TILES][8 * 32];
+  const float *tileRows[IC_FEW_TILES][8];
   for (long o0 = out0; o0 < ic_min(out1, cv->cout); o0 += nr) {
-    // Pack this panel of weights, then sweep every position tile past it while it is hot in L2.
-    kk_pack_conv_weights(isa, cv->weights + o0 * k, ic_min(nr, cv->cout - o0), k, 0, 1, panel);
-    const float *wpanel = panel;
+    // Pack this panel of weights (unless they come packed), then sweep every position tile past it while it
+    // is hot in L2.
+    const float *wpanel = cv->packed ? cv->packed + o0 * k : panel;
+    if (!cv->packed) kk_pack_conv_weights(isa, cv->weights + o0 * k, ic_min(nr, cv->cout - o0), k, 0, 1, panel);
     const long channels = ic_min(nr, ic_min(out1, cv->cout) - o0);
+    if (stretched) {
+      for (long t = 0; t < tiles; t++) ic_tile_rows(cv, pos0 + t * mr, pos1, mr, l, tileRows[t]);
+      for (long p0 = 0; p0 < k; p0 += IC_STRETCH) {
+        const long kc = ic_min(IC_STRETCH, k - p0);
+        const float *next = p0 + IC_STRETCH < k ? wpanel + (p0 + IC_STRETCH) * 32 : NULL;
+        for (long t = 0; t < tiles; t++)
+          ic_kernel_avx512(kc, tileRows[t], offsets + p0, wpanel + p0 * 32, sums[t], mr, p0 > 0,
+                           t == 0 ? next : NULL);
+      }
+      for (long t = 0; t < tiles; t++) ic_store_tile(cv, sums[t], pos0 + t * mr, pos1, mr, nr, l, o0, channels, isa);
+      continue;
+    }
     for (long t0 = pos0; t0 < pos1; t0 += mr) {
-      const long count = ic_min(mr, pos1 - t0);
-      long img0 = 0, l0 = 0;
-      for (long i = 0; i < mr; i++) {
-        const long pos = t0 + ic_min(i, count - 1), img = pos / l, at = pos % l;
-        const long oy = at / cv->ow, ox = at % cv->ow;
-        rows[i] = cv->xpad + img * cv->xpadImageStride + oy * cv->sh * cv->wp + ox * cv->sw;
-        if (i == 0) { img0 = img; l0 = at; }
-      }
-      if (isa == KK_ISA_AVX512) ic_kernel_avx512(k, rows, offsets, wpanel, tile);
+      ic_tile_rows(cv, t0, pos1, mr, l, rows);
+      if (isa == KK_ISA_AVX512) ic_kernel_avx512(k, rows, offsets, wpanel, tile, mr, 0, NULL);
       else ic_kernel_avx2(k, rows, offsets, wpanel, tile);
-      float *ybase = cv->y + img0 * cv->yImageStride + o0 * l + l0;
-      if (isa == KK_ISA_AVX512 && count == 8 && l0 + 8 <= l) {
-        ic_store8x32(tile, ybase, l, channels);
-      } else {
-        for (long i = 0; i < count; i++) {
-          const long pos = t0 + i, img = pos / l, at = pos % l;
-          float *yp = cv->y + img * cv->yImageStride + o0 * l + at;
-          for (long j = 0; j < channels; j++) yp[j * l] = tile[i * nr + j];
-        }
-      }
+      ic_store_tile(cv, tile, t0, pos1, mr, nr, l, o0, channels, isa);
     }
   }
   return 0;

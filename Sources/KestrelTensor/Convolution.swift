@@ -63,14 +63,17 @@ public enum Convolution {
             }
         }
         if let fast = Compute.gemm as? FastGEMM, fast.isa != nil {
+            let packed = fast.packedConvolutionWeights(weight, groups: g.groups)
             var y = x.withUnsafeBufferPointer { px in
                 weight.withUnsafeBufferPointer { pw in
                     Tensor(shape: [n, cout, oh, ow]) { py in
                         _ = fast.convolutionForward(x: px.baseAddress!, n: n, c: c, h: h, w: w, weight: pw.baseAddress!,
-                                                    cout: cout, geometry: g, y: py.baseAddress!)
+                                                    cout: cout, geometry: g, y: py.baseAddress!,
+                                                    packed: packed.map { UnsafePointer($0.base) })
                     }
                 }
             }
+            withExtendedLifetime(packed) {}
             if let bias { addBias(bias, to: &y) }
             return y
         }

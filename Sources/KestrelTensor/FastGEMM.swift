@@ -150,15 +150,17 @@ extension FastGEMM {
     ///
     /// Shapes: x `[n, c, h, w]`, weight `[cout, c/groups, kh, kw]`, y `[n, cout, oh, ow]` (written, not read).
     /// Returns false, writing nothing, when this instance has no micro-kernel (the portable fallback).
+    /// `packed`: the weights as ``packedConvolutionWeights(_:groups:)`` returns them, or nil to pack as it goes.
     func convolutionForward(
         x: UnsafePointer<Float>, n: Int, c: Int, h: Int, w: Int, weight: UnsafePointer<Float>, cout: Int,
-        geometry g: ConvGeometry, y: UnsafeMutablePointer<Float>
+        geometry g: ConvGeometry, y: UnsafeMutablePointer<Float>, packed: UnsafePointer<Float>? = nil
     ) -> Bool {
         guard let isa else { return false }
         let (oh, ow) = g.outputSize(h: h, w: w)
         let l = oh * ow, cg = c / g.groups, coutg = cout / g.groups, k = cg * g.kernelH * g.kernelW
         if FastGEMM.prefersIndirect(positions: n * l, outChannels: coutg, depth: k) {
-            indirectConvolution(x: x, n: n, c: c, h: h, w: w, weight: weight, cout: cout, geometry: g, y: y, isa: isa)
+            indirectConvolution(x: x, n: n, c: c, h: h, w: w, weight: weight, cout: cout, geometry: g, y: y, isa: isa,
+                                packed: packed)
             return true
         }
         for grp in 0..<g.groups {
@@ -319,20 +321,47 @@ extension FastGEMM {
         outChannels >= 8
     }
 
+    /// The weights `[cout, c/groups, kh, kw]` packed for ``indirectConvolution(x:n:c:h:w:weight:cout:geometry:y:isa:packed:)``
+    /// (each group's panels in turn), kept by ``PackedWeightCache`` while they stay unchanged; nil when the
+    /// convolution does not take the indirect path or the weights have not been seen before.
+    func packedConvolutionWeights(_ weight: Tensor, groups: Int) -> PackedWeightCache.Packed? {
+        guard let isa, weight.rank == 4 else { return nil }
+        let dims = weight.shape.dims
+        let coutg = dims[0] / groups, k = dims[1] * dims[2] * dims[3]
+        guard FastGEMM.prefersIndirect(positions: 0, outChannels: coutg, depth: k) else { return nil }
+        var mr = 0
+        let nr = kk_indirect_tile(isa.c, &mr)
+        let panels = (coutg + nr - 1) / nr, perGroup = panels * nr * k
+        let layout = PackedWeightCache.Layout(kind: Int32(bitPattern: isa.c.rawValue), groups: groups,
+                                              count: groups * perGroup)
+        return PackedWeightCache.shared.packed(weight, layout: layout) { dst in
+            weight.withUnsafeBufferPointer { pw in
+                let src = SendablePointer(pw.baseAddress!), out = SendablePointer(dst)
+                Compute.parallelFor(groups * panels) { r in
+                    for unit in r {
+                        let grp = unit / panels, panel = unit % panels
+                        kk_pack_conv_weights(isa.c, src.base + grp * coutg * k, coutg, k, panel, panel + 1,
+                                             out.base + grp * perGroup)
+                    }
+                }
+            }
+        }
+    }
+
     /// Convolution forward by indirect GEMM (`kk_conv_indirect`): the images are zero-padded once, the weights
-    /// of each group packed into panels of output channels, and each register tile of positions × channels
-    /// reads its inputs from the padded images through per-position pointers. Shapes as
-    /// ``convolutionForward(x:n:c:h:w:weight:cout:geometry:y:)``.
+    /// of each group packed into panels of output channels (or taken packed, `packed`), and each register tile
+    /// of positions × channels reads its inputs from the padded images through per-position pointers. Shapes as
+    /// ``convolutionForward(x:n:c:h:w:weight:cout:geometry:y:packed:)``.
     func indirectConvolution(
         x: UnsafePointer<Float>, n: Int, c: Int, h: Int, w: Int, weight: UnsafePointer<Float>, cout: Int,
-        geometry g: ConvGeometry, y: UnsafeMutablePointer<Float>, isa: ISA
+        geometry g: ConvGeometry, y: UnsafeMutablePointer<Float>, isa: ISA, packed: UnsafePointer<Float>? = nil
     ) {
         let (oh, ow) = g.outputSize(h: h, w: w)
         let l = oh * ow, cg = c / g.groups, coutg = cout / g.groups, k = cg * g.kernelH * g.kernelW
         let hp = h + 2 * g.padH, wp = w + 2 * g.padW
-        var tileRows = 0
-        let nr = kk_indirect_tile(isa.c, &tileRows)
-        let mr = tileRows
+        var isaRows = 0
+        let nr = kk_indirect_tile(isa.c, &isaRows)
+        let mr = kk_indirect_rows(isa.c, n * l)
         let panels = (coutg + nr - 1) / nr
         let padded = g.padH > 0 || g.padW > 0
         Workspace.shared.withBuffer(count: padded ? n * c * hp * wp : 1) { xpadBuffer in
@@ -348,8 +377,8 @@ extension FastGEMM {
                 let problem = IndirectBox(KKIndirectConv(
                     xpad: xpad + grp * cg * hp * wp, hp: hp, wp: wp, xpadImageStride: c * hp * wp, channels: cg,
                     kh: g.kernelH, kw: g.kernelW, sh: g.strideH, sw: g.strideW, dh: g.dilationH, dw: g.dilationW,
-                    oh: oh, ow: ow, weights: weight + grp * coutg * k, cout: coutg, y: y + grp * coutg * l,
-                    yImageStride: cout * l))
+                    oh: oh, ow: ow, weights: weight + grp * coutg * k, packed: packed.map { $0 + grp * panels * nr * k },
+                    cout: coutg, tileRows: mr, y: y + grp * coutg * l, yImageStride: cout * l))
                 // Split positions (tile-aligned) across threads, or channel panels when positions are few.
                 let tiles = (n * l + mr - 1) / mr
                 let threads = Compute.threads

@@ -10,12 +10,17 @@
 #elseif canImport(Darwin)
     import Darwin
 #endif
+import Synchronization
 
 /// A 64-byte-aligned block of Float32 elements. Reference type; Tensor guarantees it is never written while
 /// shared, which is what makes the `@unchecked Sendable` sound.
 final class TensorStorage: @unchecked Sendable {
     let base: UnsafeMutablePointer<Float>
     let count: Int
+    /// Names the current contents for caches of data derived from them (``PackedWeightCache``): 0 until a cache
+    /// asks, then a number no other contents ever had, until the next write resets it (``Tensor/makeUnique()``
+    /// runs before every write, while this tensor is the storage's only owner).
+    let contentsTag = Atomic<UInt64>(0)
 
     /// Uninitialised storage for `count` elements (the caller writes every element before reading).
     init(uninitializedCount count: Int) {
@@ -154,6 +159,7 @@ extension Tensor {
 
     mutating func makeUnique() {
         if !isKnownUniquelyReferenced(&storage) { storage = TensorStorage(copying: storage) }
+        storage.contentsTag.store(0, ordering: .relaxed)  // about to be written: new contents
     }
 
     /// A tensor whose elements are written by `body` before anyone reads them.

@@ -132,7 +132,11 @@ struct BenchConv: ParsableCommand {
         case (true, true):
             let dx = direction != "dw", dw = direction != "dx"
             work = {
-                if dx { _ = Convolution.forward(convIn, weight: w, bias: nil, geometry: g) }
+                // Training changes the weights every step: a fresh copy keeps the forward convolution from
+                // reusing weights packed by an earlier call (PackedWeightCache), as it never can in training.
+                var fresh = w
+                fresh.withUnsafeMutableBufferPointer { $0[0] = $0[0] }
+                if dx { _ = Convolution.forward(convIn, weight: fresh, bias: nil, geometry: g) }
                 if dw { _ = Convolution.backwardWeight(x, input: convIn, weightShape: w.shape, geometry: g) }
             }
             passes = (dx ? [.forward] : []) + (dw ? [.backwardWeight] : [])

@@ -77,6 +77,9 @@ struct BenchInfer: ParsableCommand {
     @OptionGroup var models: ModelBenchOptions
     @OptionGroup var options: BenchOptions
 
+    @Flag(help: "After measuring, run a few more passes with per-op timing and print where the time goes (op, ms, share); with --json, one object per op.")
+    var profile = false
+
     func run() throws {
         for name in models.model {
             let (forward, size) = try models.makeForward(name)
@@ -91,6 +94,12 @@ struct BenchInfer: ParsableCommand {
                         }
                         reportModelBench(options, name: name, work: "inference", size: size, batch: n, threads: t,
                                          seconds: seconds, extra: guardInfo)
+                        if profile {
+                            printProfile(steps: 5, json: options.output.json, name: name) {
+                                OpProfile.mark()
+                                GradMode.withoutGradients { forward(x) }
+                            }
+                        }
                     }
                 }
             }

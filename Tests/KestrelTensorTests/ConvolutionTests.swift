@@ -31,6 +31,11 @@ struct ConvCase: Sendable, CustomTestStringConvertible {
         ConvCase(n: 2, c: 2, h: 5, w: 70, cout: 17, k: (3, 3), stride: (1, 1), pad: (0, 0), dilation: (1, 1), groups: 1),
         // Depth 576 > one 512-deep GEMM block, through the indirect kernel (144 positions, 9 channels).
         ConvCase(n: 1, c: 64, h: 12, w: 12, cout: 9, k: (3, 3), stride: (1, 1), pad: (1, 1), dilation: (1, 1), groups: 1),
+        // 49 and 196 positions: the indirect kernel's 7-position tiles (AVX-512).
+        ConvCase(n: 1, c: 12, h: 7, w: 7, cout: 40, k: (3, 3), stride: (1, 1), pad: (1, 1), dilation: (1, 1), groups: 1),
+        ConvCase(n: 1, c: 8, h: 14, w: 14, cout: 9, k: (3, 3), stride: (1, 1), pad: (1, 1), dilation: (1, 1), groups: 1),
+        // Few tiles and depth 288 > 256: the indirect kernel takes the depth in stretches.
+        ConvCase(n: 1, c: 32, h: 7, w: 7, cout: 33, k: (3, 3), stride: (1, 1), pad: (1, 1), dilation: (1, 1), groups: 1),
         // Depthwise 3×3 (the direct kernel): stride 1 and 2, padding 0 and 1, planes of width 1–2 and odd sizes.
         ConvCase(n: 2, c: 3, h: 1, w: 1, cout: 3, k: (3, 3), stride: (1, 1), pad: (1, 1), dilation: (1, 1), groups: 3),
         ConvCase(n: 1, c: 2, h: 2, w: 5, cout: 2, k: (3, 3), stride: (2, 2), pad: (1, 1), dilation: (1, 1), groups: 2),
@@ -137,9 +142,12 @@ struct ConvCase: Sendable, CustomTestStringConvertible {
         #expect(Array(colsP[16..<20]) == [0, 2, 6, 8])  // centre tap (1, 1)
     }
 
-    @Test func resultsDoNotDependOnTheThreadCountOrRun() {
-        let x = Tensor.random([3, 8, 15, 13], seed: 9)
-        let w = Tensor.random([6, 8, 3, 3], seed: 10)
+    @Test(arguments: [([3, 8, 15, 13], 6), ([1, 64, 10, 16], 40)])
+    func resultsDoNotDependOnTheThreadCountOrRun(_ input: [Int], _ cout: Int) {
+        // The second shape (160 positions, depth 576) is 20 tiles on one thread, and 10 or 7 per thread on two or
+        // three: the indirect kernel's whole-depth and stretched loops must give the same bits.
+        let x = Tensor.random(Shape(input), seed: 9)
+        let w = Tensor.random([cout, input[1], 3, 3], seed: 10)
         let g = ConvGeometry(kernel: 3, stride: 1, padding: 1)
         // Kestrel's own kernels (FastGEMM, portable GEMM) are bit-identical for any thread count.
         for kernel in [FastGEMM(), PortableGEMM()] as [any GEMMKernel] {

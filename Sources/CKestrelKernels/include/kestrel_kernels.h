@@ -100,14 +100,18 @@ int kk_depthwise3x3_weight_grad(const float *x, long height, long width, const f
 /// Convolution by indirect GEMM over zero-padded images (see indirect.c). Output position j (image j / L, then
 /// row-major within OH × OW, L = oh·ow) reads its window from xpad + img·xpadImageStride + oy·sh·wp + ox·sw;
 /// tap p = (c·kh + ki)·kw + kj sits at + c·hp·wp + ki·dh·wp + kj·dw from there. Output channel o of position j
-/// goes to y[img·yImageStride + o·L + (j mod L)]. One weight group: weights [cout, channels·kh·kw], row-major.
+/// goes to y[img·yImageStride + o·L + (j mod L)]. One weight group: weights [cout, channels·kh·kw], row-major;
+/// `packed`, when not NULL, holds the same weights already packed by kk_pack_conv_weights (all panels), and the
+/// kernel reads them in place instead of packing each panel.
 typedef struct {
   const float *xpad;
   long hp, wp, xpadImageStride;
   long channels, kh, kw, sh, sw, dh, dw;
   long oh, ow;
   const float *weights;
+  const float *packed;
   long cout;
+  long tileRows;  ///< positions per register tile: kk_indirect_rows's choice (0: the ISA's MR)
   float *y;
   long yImageStride;
 } KKIndirectConv;
@@ -119,13 +123,17 @@ void kk_pad_planes(const float *x, long planes, long height, long width, long pa
 /// 0 for KK_ISA_NONE.
 long kk_indirect_tile(KKISA isa, long *mr);
 
+/// Positions per register tile for `positions` positions in all: the ISA's MR, or (AVX-512) 7 when that leaves
+/// fewer tile rows empty (49 positions: 7 tiles of 7 instead of 7 of 8 with one row used in the last).
+long kk_indirect_rows(KKISA isa, long positions);
+
 /// Weights [cout, k] (row-major) → panels of NR output channels, k rows of NR floats each, zero-padded:
 /// ceil(cout / NR)·NR·k floats in all. Writes panels [panel0, panel1) (disjoint ranges may run concurrently).
 void kk_pack_conv_weights(KKISA isa, const float *w, long cout, long k, long panel0, long panel1, float *dst);
 
 /// Computes output positions [pos0, pos1) × output channels [out0, out1) (out0 a multiple of NR; y written, not
-/// read), one panel of NR channels at a time: the panel's weights are packed into `panel` (NR·k floats), then
-/// every position tile runs past them. `offsets` is scratch for channels·kh·kw longs. Returns -1 when the ISA
+/// read), one panel of NR channels at a time: the panel's weights are packed into `panel` (NR·k floats; unused
+/// when cv->packed is set), then every position tile runs past them. `offsets` is scratch for channels·kh·kw longs. Returns -1 when the ISA
 /// is unavailable.
 int kk_conv_indirect(const KKIndirectConv *cv, KKISA isa, long pos0, long pos1, long out0, long out1,
                      long *offsets, float *panel);
