@@ -65,21 +65,33 @@ public func maxPool2d(_ x: Variable, geometry g: ConvGeometry, ceilMode: Bool = 
                     let src = s.base + plane * h * w
                     let ix = idx.base + plane * oh * ow
                     let b = bd.base
+                    withUnsafeTemporaryAllocation(of: Float.self, capacity: w) { columns in
+                    let colMax = columns.baseAddress!
                     for p in 0..<oh {
                         let (rlo, rhi) = (b[2 * p], b[2 * p + 1])
                         let rowStart = p * sh - ph
+                        // The maximum, separably and branch-free (data-dependent branches mispredict on real
+                        // features): down the window's rows for every column (a vector loop), then across each
+                        // window's columns. NaNs are skipped, as before.
+                        colMax.update(repeating: -Float.infinity, count: w)
+                        for i in rlo..<rhi {
+                            let line = src + (rowStart + i * dh) * w
+                            for t in 0..<w {
+                                let v = line[t], m = colMax[t]
+                                colMax[t] = v > m ? v : m
+                            }
+                        }
                         for q in 0..<ow {
                             let (clo, chi) = (b[2 * (oh + q)], b[2 * (oh + q) + 1])
                             let colStart = q * sw - pw
-                            // The maximum first, branch-free (data-dependent branches mispredict on real
-                            // features); then, only when indices are wanted, the first tap in scan order that
-                            // holds it (ties go to the first).
                             var best = -Float.infinity
-                            for i in rlo..<rhi {
-                                let line = src + (rowStart + i * dh) * w + colStart
-                                for j in clo..<chi { best = Swift.max(best, line[j * dw]) }
+                            for j in clo..<chi {
+                                let v = colMax[colStart + j * dw]
+                                best = v > best ? v : best
                             }
                             out[p * ow + q] = best
+                            // Only when indices are wanted: the first tap in scan order that holds the maximum
+                            // (ties go to the first).
                             guard wantIndices else { continue }
                             var arg = -1
                             search: for i in rlo..<rhi {
@@ -91,6 +103,7 @@ public func maxPool2d(_ x: Variable, geometry g: ConvGeometry, ceilMode: Bool = 
                             }
                             ix[p * ow + q] = Int32(arg)
                         }
+                    }
                     }
                 }
             }
