@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "kestrel_kernels.h"
+#include "epilogue.h"
 
 #if defined(__x86_64__) && defined(__clang__)
 #define KK_CLONES __attribute__((target_clones("avx512f", "fma", "default")))
@@ -18,10 +19,10 @@ static inline long dw_max(long a, long b) { return a > b ? a : b; }
 
 typedef float dw_v16 __attribute__((vector_size(64), aligned(4)));  // 16 floats, unaligned loads allowed
 
-/// One output element: bias + Σ over the valid input rows of the three taps (columns checked).
-static inline float dw_point(const float *const *rows, const float (*taps)[3], long nrows, float bias, long ix0,
+/// One output element: Σ over the valid input rows of the three taps (columns checked).
+static inline float dw_point(const float *const *rows, const float (*taps)[3], long nrows, long ix0,
                              long wd) {
-  float acc = bias;
+  float acc = 0;
   for (long t = 0; t < nrows; t++) {
     float row = 0;
     for (long j = 0; j < 3; j++) {
@@ -37,8 +38,9 @@ static inline float dw_point(const float *const *rows, const float (*taps)[3], l
 /// Σ k[i][j]·P[(oy + i)·wp + ox + j], so all oh·wp "padded-grid" outputs q are one flat vector loop over
 /// P[q + i·wp + j] with no bounds checks (the wp − ow extra columns per row are computed and dropped).
 /// `scratch` holds hp·wp + oh·wp + 64 floats.
-KK_CLONES static void dw_plane_flat(const float *restrict x, long h, long wd, const float *restrict k, float bias,
-                                    float *restrict y, long oh, long ow, long pad, float *restrict scratch) {
+KK_CLONES static void dw_plane_flat(const float *restrict x, long h, long wd, const float *restrict k, float es,
+                                    float et, KKActivation act, float *restrict y, long oh, long ow, long pad,
+                                    float *restrict scratch) {
   const long hp = h + 2 * pad, wp = wd + 2 * pad, nq = oh * wp;
   float *restrict P = scratch, *restrict O = scratch + hp * wp + 32;
   for (long t = 0; t < pad * wp; t++) P[t] = 0;
@@ -52,19 +54,19 @@ KK_CLONES static void dw_plane_flat(const float *restrict x, long h, long wd, co
               k22 = k[8];
   for (long q = 0; q < nq; q += 16) {
     const float *p0 = P + q, *p1 = p0 + wp, *p2 = p1 + wp;
-    dw_v16 acc = (dw_v16){0} + bias;
+    dw_v16 acc = (dw_v16){0};
     acc += k00 * *(const dw_v16 *)p0 + k01 * *(const dw_v16 *)(p0 + 1) + k02 * *(const dw_v16 *)(p0 + 2);
     acc += k10 * *(const dw_v16 *)p1 + k11 * *(const dw_v16 *)(p1 + 1) + k12 * *(const dw_v16 *)(p1 + 2);
     acc += k20 * *(const dw_v16 *)p2 + k21 * *(const dw_v16 *)(p2 + 1) + k22 * *(const dw_v16 *)(p2 + 2);
     *(dw_v16 *)(O + q) = acc;
   }
   for (long oy = 0; oy < oh; oy++)
-    for (long ox = 0; ox < ow; ox++) y[oy * ow + ox] = O[oy * wp + ox];
+    for (long ox = 0; ox < ow; ox++) y[oy * ow + ox] = kk_epilogue_apply(act, O[oy * wp + ox], es, et);
 }
 
-/// One plane: y[oh × ow] = w ⋆ x[h × w] with the given stride and padding (0 or 1), plus bias.
-KK_CLONES static void dw_plane(const float *restrict x, long h, long wd, const float *restrict k, float bias,
-                               float *restrict y, long oh, long ow, long s, long pad) {
+/// One plane: y[oh × ow] = act(es·(w ⋆ x[h × w]) + et) with the given stride and padding (0 or 1).
+KK_CLONES static void dw_plane(const float *restrict x, long h, long wd, const float *restrict k, float es, float et,
+                               KKActivation act, float *restrict y, long oh, long ow, long s, long pad) {
   // Output columns [lo, hi) read columns ox·s − pad … ox·s − pad + 2, all inside [0, wd).
   const long lo = dw_min(ow, (pad + s - 1) / s);
   const long last = wd - 3 + pad;  // the largest ox·s that still fits
@@ -83,10 +85,10 @@ KK_CLONES static void dw_plane(const float *restrict x, long h, long wd, const f
       nrows++;
     }
     long ox = 0;
-    for (; ox < lo; ox++) out[ox] = dw_point(rows, (const float (*)[3])taps, nrows, bias, ox * s - pad, wd);
+    for (; ox < lo; ox++) out[ox] = dw_point(rows, (const float (*)[3])taps, nrows, ox * s - pad, wd);
     if (s == 1) {
       for (; ox + 16 <= hi; ox += 16) {
-        dw_v16 acc = (dw_v16){0} + bias;
+        dw_v16 acc = (dw_v16){0};
         for (long t = 0; t < nrows; t++) {
           const float *r = rows[t] + ox - pad;
           acc += taps[t][0] * *(const dw_v16 *)r + taps[t][1] * *(const dw_v16 *)(r + 1) +
@@ -96,19 +98,21 @@ KK_CLONES static void dw_plane(const float *restrict x, long h, long wd, const f
       }
     }
     for (; ox < hi; ox++) {
-      float acc = bias;
+      float acc = 0;
       for (long t = 0; t < nrows; t++) {
         const float *r = rows[t] + ox * s - pad;
         acc += taps[t][0] * r[0] + taps[t][1] * r[1] + taps[t][2] * r[2];
       }
       out[ox] = acc;
     }
-    for (; ox < ow; ox++) out[ox] = dw_point(rows, (const float (*)[3])taps, nrows, bias, ox * s - pad, wd);
+    for (; ox < ow; ox++) out[ox] = dw_point(rows, (const float (*)[3])taps, nrows, ox * s - pad, wd);
+    for (ox = 0; ox < ow; ox++) out[ox] = kk_epilogue_apply(act, out[ox], es, et);
   }
 }
 
-int kk_depthwise3x3(const float *x, long height, long width, const float *w, const float *bias, float *y,
+int kk_depthwise3x3(const float *x, long height, long width, const float *w, const KKEpilogue *ep, float *y,
                     long stride, long pad, long c0, long c1) {
+  const KKActivation act = ep ? ep->activation : KK_ACT_NONE;
   if ((stride != 1 && stride != 2) || (pad != 0 && pad != 1)) return -1;
   const long oh = (height + 2 * pad - 3) / stride + 1, ow = (width + 2 * pad - 3) / stride + 1;
   if (oh <= 0 || ow <= 0) return -1;
@@ -116,16 +120,21 @@ int kk_depthwise3x3(const float *x, long height, long width, const float *w, con
     const long hp = height + 2 * pad, wp = width + 2 * pad;
     float *scratch = malloc((size_t)(hp * wp + oh * wp + 64) * sizeof(float));
     if (scratch) {
-      for (long c = c0; c < c1; c++)
-        dw_plane_flat(x + c * height * width, height, width, w + c * 9, bias ? bias[c] : 0.0f, y + c * oh * ow, oh,
-                      ow, pad, scratch);
+      for (long c = c0; c < c1; c++) {
+        float es, et;
+        kk_epilogue_channel(ep, c, &es, &et);
+        dw_plane_flat(x + c * height * width, height, width, w + c * 9, es, et, act, y + c * oh * ow, oh, ow, pad,
+                      scratch);
+      }
       free(scratch);
       return 0;
     }
   }
-  for (long c = c0; c < c1; c++)
-    dw_plane(x + c * height * width, height, width, w + c * 9, bias ? bias[c] : 0.0f, y + c * oh * ow, oh, ow,
-             stride, pad);
+  for (long c = c0; c < c1; c++) {
+    float es, et;
+    kk_epilogue_channel(ep, c, &es, &et);
+    dw_plane(x + c * height * width, height, width, w + c * 9, es, et, act, y + c * oh * ow, oh, ow, stride, pad);
+  }
   return 0;
 }
 

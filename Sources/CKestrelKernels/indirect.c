@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "kestrel_kernels.h"
+#include "epilogue.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -155,8 +156,10 @@ __attribute__((target("avx2,fma"))) static void ic_kernel_avx2(long k, const flo
   _mm256_storeu_ps(tile + 80, c50); _mm256_storeu_ps(tile + 88, c51);
 }
 
-/// tile [8 positions × 32 channels] → y, channel-major: eight consecutive positions of one image per channel.
-__attribute__((target("avx2"))) static void ic_store8x32(const float *tile, float *y, long l, long channels) {
+/// tile [8 positions × 32 channels] → y, channel-major: eight consecutive positions of one image per channel,
+/// through the epilogue (`ep` NULL: stored as they are; channel j of the tile is epilogue channel o0 + j).
+__attribute__((target("avx2,fma"))) static void ic_store8x32(const float *tile, float *y, long l, long channels,
+                                                            const KKEpilogue *ep, long o0) {
   for (long jb = 0; jb < 32 && jb < channels; jb += 8) {
     const __m256 r0 = _mm256_loadu_ps(tile + jb), r1 = _mm256_loadu_ps(tile + 32 + jb),
                  r2 = _mm256_loadu_ps(tile + 64 + jb), r3 = _mm256_loadu_ps(tile + 96 + jb),
@@ -175,6 +178,17 @@ __attribute__((target("avx2"))) static void ic_store8x32(const float *tile, floa
     o[4] = _mm256_permute2f128_ps(u0, u4, 0x31); o[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
     o[6] = _mm256_permute2f128_ps(u2, u6, 0x31); o[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
     const long n = ic_min(8, channels - jb);
+    if (ep) {
+      const __m256 zero = _mm256_setzero_ps(), six = _mm256_set1_ps(6);
+      for (long j = 0; j < n; j++) {
+        float sc, sh;
+        kk_epilogue_channel(ep, o0 + jb + j, &sc, &sh);
+        __m256 v = _mm256_fmadd_ps(o[j], _mm256_set1_ps(sc), _mm256_set1_ps(sh));
+        if (ep->activation != KK_ACT_NONE) v = _mm256_max_ps(v, zero);
+        if (ep->activation == KK_ACT_RELU6) v = _mm256_min_ps(v, six);
+        o[j] = v;
+      }
+    }
     for (long j = 0; j < n; j++) _mm256_storeu_ps(y + (jb + j) * l, o[j]);
   }
 }
@@ -193,14 +207,23 @@ static void ic_tile_rows(const KKIndirectConv *cv, long t0, long pos1, long mr, 
 static void ic_store_tile(const KKIndirectConv *cv, const float *tile, long t0, long pos1, long mr, long nr, long l,
                           long o0, long channels, KKISA isa) {
   const long count = ic_min(mr, pos1 - t0), img0 = t0 / l, l0 = t0 % l;
+  const KKEpilogue *ep = kk_epilogue_is_identity(&cv->epilogue) ? NULL : &cv->epilogue;
   if (isa == KK_ISA_AVX512 && count == 8 && l0 + 8 <= l) {
-    ic_store8x32(tile, cv->y + img0 * cv->yImageStride + o0 * l + l0, l, channels);
+    ic_store8x32(tile, cv->y + img0 * cv->yImageStride + o0 * l + l0, l, channels, ep, o0);
     return;
   }
   for (long i = 0; i < count; i++) {
     const long pos = t0 + i, img = pos / l, at = pos % l;
     float *yp = cv->y + img * cv->yImageStride + o0 * l + at;
-    for (long j = 0; j < channels; j++) yp[j * l] = tile[i * nr + j];
+    if (!ep) {
+      for (long j = 0; j < channels; j++) yp[j * l] = tile[i * nr + j];
+      continue;
+    }
+    for (long j = 0; j < channels; j++) {
+      float sc, sh;
+      kk_epilogue_channel(ep, o0 + j, &sc, &sh);
+      yp[j * l] = kk_epilogue_apply(ep->activation, tile[i * nr + j], sc, sh);
+    }
   }
 }
 #endif

@@ -34,7 +34,7 @@ public final class BasicBlock: Module {
     }
 
     public override func forward(_ x: Variable) -> Variable {
-        let out = bn2(conv2(bn1(conv1(x)).relu()))
+        let out = convBatchNorm(convBatchNorm(x, conv1, bn1, activation: .relu), conv2, bn2)
         let identity: Variable
         if let downsample {
             identity = downsample(x)
@@ -76,7 +76,8 @@ public final class Bottleneck: Module {
     }
 
     public override func forward(_ x: Variable) -> Variable {
-        let out = bn3(conv3(bn2(conv2(bn1(conv1(x)).relu())).relu()))
+        let h = convBatchNorm(convBatchNorm(x, conv1, bn1, activation: .relu), conv2, bn2, activation: .relu)
+        let out = convBatchNorm(h, conv3, bn3)
         return (out + (downsample.map { $0(x) } ?? x)).relu()
     }
 }
@@ -129,7 +130,7 @@ public final class ResNet: Module, ImageClassifier {
     }
 
     public override func forward(_ x: Variable) -> Variable {
-        var h = bn1(conv1(x)).relu()
+        var h = convBatchNorm(x, conv1, bn1, activation: .relu)
         h = maxPool2d(h, geometry: ConvGeometry(kernel: 3, stride: 2, padding: 1)).output
         for stage in layers { h = stage(h) }
         return fc(globalAvgPool2d(h).flattened())
@@ -172,7 +173,7 @@ public final class CIFARResNet: Module, ImageClassifier {
     }
 
     public override func forward(_ x: Variable) -> Variable {
-        var h = bn1(conv1(x)).relu()
+        var h = convBatchNorm(x, conv1, bn1, activation: .relu)
         for stage in layers { h = stage(h) }
         return fc(globalAvgPool2d(h).flattened())
     }

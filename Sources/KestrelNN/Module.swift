@@ -160,7 +160,22 @@ public final class Sequential: Module {
         layers.append(layer)
     }
 
+    /// The layers in turn; a convolution followed by a batch norm (and a ReLU / ReLU6) runs as one
+    /// ``convBatchNorm(_:_:_:activation:)``, which folds them into the convolution in inference.
     public override func forward(_ x: Variable) -> Variable {
-        layers.reduce(x) { $1($0) }
+        var h = x, i = 0
+        while i < layers.count {
+            if let conv = layers[i] as? Conv2D, i + 1 < layers.count, let bn = layers[i + 1] as? BatchNorm2D {
+                let act = i + 2 < layers.count ? (layers[i + 2] as? Activation)?.kind : nil
+                let fusable: Bool
+                switch act { case .relu?, .relu6?: fusable = true; default: fusable = false }
+                h = convBatchNorm(h, conv, bn, activation: fusable ? act : nil)
+                i += fusable ? 3 : 2
+                continue
+            }
+            h = layers[i](h)
+            i += 1
+        }
+        return h
     }
 }

@@ -39,7 +39,12 @@ public enum Convolution {
     /// `y = conv(x, weight) + bias`, by the fastest path available: the direct kernel for depthwise 3×3
     /// (stride 1 or 2, padding 0 or 1), ``FastGEMM``'s packing straight from the images when it is the
     /// current ``Compute/gemm`` (no column buffer), otherwise ``forwardIm2col(_:weight:bias:geometry:)``.
-    public static func forward(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry g: ConvGeometry) -> Tensor {
+    ///
+    /// `epilogue`: a per-channel affine map and activation applied to each output as it is stored,
+    /// `y = act((conv + bias)·scale + shift)` — an inference-time batch norm and ReLU folded into the convolution
+    /// (no extra pass over the output on the direct and FastGEMM paths).
+    public static func forward(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry g: ConvGeometry,
+                               epilogue: ConvEpilogue? = nil) -> Tensor {
         let (n, c, h, w) = dims4(x, "input")
         let (cout, cg, kh, kw) = dims4(weight, "weight")
         precondition(kh == g.kernelH && kw == g.kernelW, "weight \(weight.shape) does not match kernel \(g.kernelH)x\(g.kernelW)")
@@ -48,36 +53,40 @@ public enum Convolution {
         if let bias { precondition(bias.shape == [cout], "bias \(bias.shape) for \(cout) output channels") }
         let (oh, ow) = g.outputSize(h: h, w: w)
         precondition(oh > 0 && ow > 0, "input \(h)x\(w) is smaller than the convolution window")
+        // The bias joins the epilogue's shift: act(v·scale + (bias·scale + shift)).
+        let stored = ConvEpilogue.Resolved(epilogue, bias: bias, channels: cout)
         if Depthwise.supports(g, channels: c, outChannels: cout) {
             return x.withUnsafeBufferPointer { px in
                 weight.withUnsafeBufferPointer { pw in
-                    let run = { (pb: UnsafePointer<Float>?) in
+                    stored.withKKEpilogue(groupOffset: 0) { ep in
                         Tensor(shape: [n, cout, oh, ow]) { py in
                             Depthwise.forward(x: px.baseAddress!, n: n, c: c, h: h, w: w, weight: pw.baseAddress!,
-                                              bias: pb, geometry: g, y: py.baseAddress!)
+                                              epilogue: ep, geometry: g, y: py.baseAddress!)
                         }
                     }
-                    guard let bias else { return run(nil) }
-                    return bias.withUnsafeBufferPointer { pb in run(pb.baseAddress!) }
                 }
             }
         }
         if let fast = Compute.gemm as? FastGEMM, fast.isa != nil {
             let packed = fast.packedConvolutionWeights(weight, groups: g.groups)
+            var applied = false
             var y = x.withUnsafeBufferPointer { px in
                 weight.withUnsafeBufferPointer { pw in
                     Tensor(shape: [n, cout, oh, ow]) { py in
-                        _ = fast.convolutionForward(x: px.baseAddress!, n: n, c: c, h: h, w: w, weight: pw.baseAddress!,
-                                                    cout: cout, geometry: g, y: py.baseAddress!,
-                                                    packed: packed.map { UnsafePointer($0.base) })
+                        applied = fast.convolutionForward(x: px.baseAddress!, n: n, c: c, h: h, w: w,
+                                                          weight: pw.baseAddress!, cout: cout, geometry: g,
+                                                          y: py.baseAddress!, packed: packed.map { UnsafePointer($0.base) },
+                                                          epilogue: stored)
                     }
                 }
             }
             withExtendedLifetime(packed) {}
-            if let bias { addBias(bias, to: &y) }
+            if !applied { stored.apply(to: &y) }
             return y
         }
-        return forwardIm2col(x, weight: weight, bias: bias, geometry: g)
+        var y = forwardIm2col(x, weight: weight, bias: nil, geometry: g)
+        stored.apply(to: &y)
+        return y
     }
 
     /// `y = conv(x, weight) + bias` as im2col into a column buffer + one ``Compute/gemm`` call per weight group

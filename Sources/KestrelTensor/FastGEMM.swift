@@ -151,16 +151,19 @@ extension FastGEMM {
     /// Shapes: x `[n, c, h, w]`, weight `[cout, c/groups, kh, kw]`, y `[n, cout, oh, ow]` (written, not read).
     /// Returns false, writing nothing, when this instance has no micro-kernel (the portable fallback).
     /// `packed`: the weights as ``packedConvolutionWeights(_:groups:)`` returns them, or nil to pack as it goes.
+    /// Returns whether `epilogue` was applied (the indirect kernel applies it as it stores; the GEMM path leaves
+    /// it to the caller).
     func convolutionForward(
         x: UnsafePointer<Float>, n: Int, c: Int, h: Int, w: Int, weight: UnsafePointer<Float>, cout: Int,
-        geometry g: ConvGeometry, y: UnsafeMutablePointer<Float>, packed: UnsafePointer<Float>? = nil
+        geometry g: ConvGeometry, y: UnsafeMutablePointer<Float>, packed: UnsafePointer<Float>? = nil,
+        epilogue: ConvEpilogue.Resolved? = nil
     ) -> Bool {
         guard let isa else { return false }
         let (oh, ow) = g.outputSize(h: h, w: w)
         let l = oh * ow, cg = c / g.groups, coutg = cout / g.groups, k = cg * g.kernelH * g.kernelW
         if FastGEMM.prefersIndirect(positions: n * l, outChannels: coutg, depth: k) {
             indirectConvolution(x: x, n: n, c: c, h: h, w: w, weight: weight, cout: cout, geometry: g, y: y, isa: isa,
-                                packed: packed)
+                                packed: packed, epilogue: epilogue)
             return true
         }
         for grp in 0..<g.groups {
@@ -175,7 +178,7 @@ extension FastGEMM {
             p.ldc = l; p.segment = l; p.segmentStride = cout * l
             FastGEMM.run(p, isa: isa)
         }
-        return true
+        return epilogue?.isIdentity ?? true
     }
 }
 
@@ -292,12 +295,12 @@ enum Depthwise {
             && g.dilationH == 1 && g.dilationW == 1
     }
 
-    /// y `[n, c, oh, ow]` = depthwise(x `[n, c, h, w]`, weight `[c, 1, 3, 3]`) (+ bias `[c]`).
+    /// y `[n, c, oh, ow]` = epilogue(depthwise(x `[n, c, h, w]`, weight `[c, 1, 3, 3]`)) (nil: none).
     static func forward(x: UnsafePointer<Float>, n: Int, c: Int, h: Int, w: Int, weight: UnsafePointer<Float>,
-                        bias: UnsafePointer<Float>?, geometry g: ConvGeometry, y: UnsafeMutablePointer<Float>) {
+                        epilogue: UnsafePointer<KKEpilogue>?, geometry g: ConvGeometry, y: UnsafeMutablePointer<Float>) {
         let (oh, ow) = g.outputSize(h: h, w: w)
         let sx = SendablePointer(x), sw = SendablePointer(weight), sy = SendablePointer(y)
-        let sb = bias.map { SendablePointer($0) }
+        let sb = epilogue.map { SendablePointer($0) }
         Compute.parallelFor(n * c, grain: max(1, 8192 / max(oh * ow, 1))) { range in
             // Planes [lo, hi) of the flattened [n·c]: split at image boundaries.
             var plane = range.lowerBound
@@ -354,7 +357,8 @@ extension FastGEMM {
     /// ``convolutionForward(x:n:c:h:w:weight:cout:geometry:y:packed:)``.
     func indirectConvolution(
         x: UnsafePointer<Float>, n: Int, c: Int, h: Int, w: Int, weight: UnsafePointer<Float>, cout: Int,
-        geometry g: ConvGeometry, y: UnsafeMutablePointer<Float>, isa: ISA, packed: UnsafePointer<Float>? = nil
+        geometry g: ConvGeometry, y: UnsafeMutablePointer<Float>, isa: ISA, packed: UnsafePointer<Float>? = nil,
+        epilogue: ConvEpilogue.Resolved? = nil
     ) {
         let (oh, ow) = g.outputSize(h: h, w: w)
         let l = oh * ow, cg = c / g.groups, coutg = cout / g.groups, k = cg * g.kernelH * g.kernelW
@@ -373,12 +377,17 @@ extension FastGEMM {
                                   dst.base + r.lowerBound * hp * wp)
                 }
             }
+            // The epilogue's channels are the whole convolution's; each group's kernel sees its own slice.
+            (epilogue ?? ConvEpilogue.Resolved(nil, bias: nil, channels: cout)).withKKEpilogue { ep in
             for grp in 0..<g.groups {
+                var stored = ep ?? KKEpilogue(scale: nil, shift: nil, activation: KK_ACT_NONE)
+                stored.scale = stored.scale.map { $0 + grp * coutg }
+                stored.shift = stored.shift.map { $0 + grp * coutg }
                 let problem = IndirectBox(KKIndirectConv(
                     xpad: xpad + grp * cg * hp * wp, hp: hp, wp: wp, xpadImageStride: c * hp * wp, channels: cg,
                     kh: g.kernelH, kw: g.kernelW, sh: g.strideH, sw: g.strideW, dh: g.dilationH, dw: g.dilationW,
                     oh: oh, ow: ow, weights: weight + grp * coutg * k, packed: packed.map { $0 + grp * panels * nr * k },
-                    cout: coutg, tileRows: mr, y: y + grp * coutg * l, yImageStride: cout * l))
+                    cout: coutg, tileRows: mr, epilogue: stored, y: y + grp * coutg * l, yImageStride: cout * l))
                 // Split positions (tile-aligned) across threads, or channel panels when positions are few.
                 let tiles = (n * l + mr - 1) / mr
                 let threads = Compute.threads
@@ -402,6 +411,7 @@ extension FastGEMM {
                     }
                 }
             }
+            }
         }
     }
 }
@@ -419,7 +429,7 @@ extension Depthwise {
         let rotated = UnsafeMutablePointer<Float>.allocate(capacity: c * 9)
         defer { rotated.deallocate() }
         for i in 0..<(c * 9) { rotated[i] = weight[i / 9 * 9 + 8 - i % 9] }
-        forward(x: dy, n: n, c: c, h: h, w: w, weight: rotated, bias: nil, geometry: g, y: dx)
+        forward(x: dy, n: n, c: c, h: h, w: w, weight: rotated, epilogue: nil, geometry: g, y: dx)
     }
 
     /// dW `[c, 1, 3, 3]` = Σ over images and positions of dy · x (stride 1, padding 0 or 1); each thread owns a

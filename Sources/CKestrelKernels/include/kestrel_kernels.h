@@ -83,11 +83,21 @@ size_t kk_sgemm_workspace(KKISA isa);
 /// ISA is KK_ISA_NONE or not supported by this CPU (nothing is written then).
 int kk_sgemm(const KKGemm *g, KKISA isa, long i0, long i1, long j0, long j1, float *work);
 
+/// What a convolution does to each output value v of channel o as it stores it (a batch norm and activation
+/// folded into the convolution, for inference): act(v·scale[o] + shift[o]); scale NULL means 1, shift NULL 0.
+/// The pointers index the output channels of the convolution (of its group, for kk_conv_indirect).
+typedef enum { KK_ACT_NONE = 0, KK_ACT_RELU = 1, KK_ACT_RELU6 = 2 } KKActivation;
+typedef struct {
+  const float *scale;
+  const float *shift;
+  KKActivation activation;
+} KKEpilogue;
+
 /// Direct depthwise convolution with a 3×3 window, stride 1 or 2, padding 0 or 1 (dilation 1), on planes
-/// [c0, c1) of one image: y[c] = w[c] ⋆ x[c] (+ bias[c] when bias is not NULL), for x [C, H, W],
+/// [c0, c1) of one image: y[c] = epilogue(w[c] ⋆ x[c]) (the identity when ep is NULL), for x [C, H, W],
 /// w [C, 1, 3, 3], y [C, OH, OW] with OH = (H + 2·pad − 3) / stride + 1. Returns -1 (writing nothing) for
 /// other geometries.
-int kk_depthwise3x3(const float *x, long height, long width, const float *w, const float *bias, float *y,
+int kk_depthwise3x3(const float *x, long height, long width, const float *w, const KKEpilogue *ep, float *y,
                     long stride, long pad, long c0, long c1);
 
 /// The weight gradient of kk_depthwise3x3 for stride 1, padding 0 or 1, over planes [c0, c1) of one image:
@@ -112,6 +122,7 @@ typedef struct {
   const float *packed;
   long cout;
   long tileRows;  ///< positions per register tile: kk_indirect_rows's choice (0: the ISA's MR)
+  KKEpilogue epilogue;  ///< applied to every output as it is stored (scale and shift NULL, no activation: none)
   float *y;
   long yImageStride;
 } KKIndirectConv;

@@ -66,3 +66,33 @@ public func linear(_ x: Variable, weight: Variable, bias: Variable?) -> Variable
         return grads
     }
 }
+
+/// `activation(bn(conv(x)))`. With the batch norm in evaluation mode and no gradient wanted (inference), one
+/// convolution whose epilogue applies the batch norm's running statistics and the ReLU / ReLU6 as it stores
+/// each output — the output is written once instead of three times. Otherwise (training, gradients, other
+/// activations) the three ops in turn; the two agree to rounding.
+public func convBatchNorm(_ x: Variable, _ conv: Conv2D, _ bn: BatchNorm2D, activation: Activation.Kind? = nil) -> Variable {
+    let fusedActivation: ConvEpilogue.Activation?
+    switch activation {
+    case nil, .identity?: fusedActivation = ConvEpilogue.Activation.none
+    case .relu?: fusedActivation = .relu
+    case .relu6?: fusedActivation = .relu6
+    default: fusedActivation = nil
+    }
+    let parameters = [conv.weight.variable, bn.weight.variable, bn.bias.variable] + (conv.bias.map { [$0.variable] } ?? [])
+    let wantsGradient = GradMode.isEnabled && (x.needsGrad || parameters.contains { $0.needsGrad })
+    guard let fusedActivation, !bn.isTraining, !wantsGradient else {
+        let y = bn(conv(x))
+        return activation.map { Activation($0)(y) } ?? y
+    }
+    // The batch norm's affine map, as batchNormInference computes it.
+    let rm = bn.runningMean.value.scalars, rv = bn.runningVar.value.scalars
+    let (gv, bv) = (bn.weight.value.scalars, bn.bias.value.scalars)
+    let scale = (0..<rv.count).map { gv[$0] * (1 / (rv[$0] + bn.eps).squareRoot()) }
+    let shift = (0..<rv.count).map { bv[$0] - rm[$0] * scale[$0] }
+    let y = Convolution.forward(x.value, weight: conv.weight.value, bias: conv.bias?.value, geometry: conv.geometry,
+                                epilogue: ConvEpilogue(scale: scale, shift: shift, activation: fusedActivation))
+    return record("conv2d_bn", [x] + parameters, y) { _, _ in
+        preconditionFailure("conv2d_bn is recorded only when no gradient is wanted")
+    }
+}

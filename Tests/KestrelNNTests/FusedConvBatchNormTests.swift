@@ -1,0 +1,65 @@
+import KestrelNN
+import Testing
+import _KestrelTestSupport
+
+/// conv → batch norm → activation folded into one convolution for inference (``convBatchNorm``), and
+/// Sequential's use of it: the same values as the three layers run one after another, and the unfused path
+/// whenever a gradient is wanted or the batch norm is training.
+@Suite struct FusedConvBatchNormTests {
+    /// A conv (with or without bias, grouped or not) and a batch norm with non-trivial running statistics.
+    func layers(cin: Int, cout: Int, groups: Int, bias: Bool, seed: UInt64) -> (Conv2D, BatchNorm2D) {
+        var rng = RandomSource(seed: seed)
+        let conv = Conv2D(cin, cout, kernel: 3, stride: 1, padding: 1, groups: groups, bias: bias, rng: &rng)
+        let bn = BatchNorm2D(cout)
+        bn.weight.value = Tensor.random([cout], seed: seed + 1)
+        bn.bias.value = Tensor.random([cout], seed: seed + 2)
+        bn.runningMean.value = Tensor.random([cout], seed: seed + 3, scale: 0.3)
+        bn.runningVar.value = Tensor.random([cout], seed: seed + 4).map { 0.5 + $0 * $0 }
+        bn.eval()
+        return (conv, bn)
+    }
+
+    @Test(arguments: [(8, 40, 1, false), (6, 5, 1, true), (12, 12, 12, false), (16, 32, 2, true)])
+    func fusedInferenceEqualsTheLayersInTurn(_ cin: Int, _ cout: Int, _ groups: Int, _ bias: Bool) {
+        let (conv, bn) = layers(cin: cin, cout: cout, groups: groups, bias: bias, seed: 50)
+        let x = Variable(Tensor.random([2, cin, 9, 7], seed: 51))
+        for activation in [nil, Activation.Kind.relu, .relu6] {
+            let unfused: Tensor = {
+                let y = bn(conv(x))
+                return (activation.map { Activation($0)(y) } ?? y).value
+            }()
+            let fused = GradMode.withoutGradients { convBatchNorm(x, conv, bn, activation: activation) }.value
+            let check = closeness(fused.scalars, unfused.scalars.map(Double.init), atol: 1e-5, rtol: 1e-5)
+            #expect(check.ok, "\(String(describing: activation)): \(check.message)")
+        }
+    }
+
+    @Test func sequentialFusesConvBatchNormActivationInInference() {
+        let (conv, bn) = layers(cin: 8, cout: 16, groups: 1, bias: false, seed: 60)
+        let seq = Sequential(conv, bn, Activation(.relu6), Activation(.sigmoid))
+        seq.eval()
+        let x = Variable(Tensor.random([1, 8, 6, 6], seed: 61, scale: 3))
+        let unfused = bn(conv(x)).relu6().sigmoid().value
+        let fused = GradMode.withoutGradients { seq(x) }.value
+        #expect(closeness(fused.scalars, unfused.scalars.map(Double.init), atol: 1e-6, rtol: 1e-5).ok)
+        // With gradients on, Sequential runs the layers in turn: a gradient reaches the conv's weight.
+        let xg = Variable(x.value, requiresGrad: true)
+        seq(xg).sum().backward()
+        #expect(conv.weight.variable.grad != nil && xg.grad != nil)
+    }
+
+    @Test func trainingModeIsNotFused() {
+        // In training the batch norm normalises with the batch's statistics and updates its running ones.
+        let (conv, bn) = layers(cin: 4, cout: 8, groups: 1, bias: false, seed: 70)
+        bn.train()
+        let x = Variable(Tensor.random([3, 4, 5, 5], seed: 71))
+        let before = bn.runningMean.value
+        let y = GradMode.withoutGradients { convBatchNorm(x, conv, bn, activation: .relu) }.value
+        #expect(!bn.runningMean.value.isIdentical(to: before))
+        // Per channel, the batch-normalised output before the ReLU has mean β: with β = 0 and γ = 1, the ReLU
+        // output is not the running-statistics inference output.
+        bn.eval()
+        let inference = GradMode.withoutGradients { convBatchNorm(x, conv, bn, activation: .relu) }.value
+        #expect(!y.isIdentical(to: inference))
+    }
+}
