@@ -156,10 +156,13 @@ __attribute__((target("avx2,fma"))) static void ic_kernel_avx2(long k, const flo
   _mm256_storeu_ps(tile + 80, c50); _mm256_storeu_ps(tile + 88, c51);
 }
 
-/// tile [8 positions × 32 channels] → y, channel-major: eight consecutive positions of one image per channel,
-/// through the epilogue (`ep` NULL: stored as they are; channel j of the tile is epilogue channel o0 + j).
+/// tile [8 positions × 32 channels] → y, channel-major: the first `count` (≤ 8) positions, consecutive in one
+/// image, per channel, through the epilogue (`ep` NULL: stored as they are; channel j of the tile is epilogue
+/// channel o0 + j). Rows past `count` are read (the tile always has 8) but not stored.
 __attribute__((target("avx2,fma"))) static void ic_store8x32(const float *tile, float *y, long l, long channels,
-                                                            const KKEpilogue *ep, long o0) {
+                                                            long count, const KKEpilogue *ep, long o0) {
+  const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  const __m256i keep = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)count), lanes);
   for (long jb = 0; jb < 32 && jb < channels; jb += 8) {
     const __m256 r0 = _mm256_loadu_ps(tile + jb), r1 = _mm256_loadu_ps(tile + 32 + jb),
                  r2 = _mm256_loadu_ps(tile + 64 + jb), r3 = _mm256_loadu_ps(tile + 96 + jb),
@@ -189,7 +192,10 @@ __attribute__((target("avx2,fma"))) static void ic_store8x32(const float *tile, 
         o[j] = v;
       }
     }
-    for (long j = 0; j < n; j++) _mm256_storeu_ps(y + (jb + j) * l, o[j]);
+    if (count == 8)
+      for (long j = 0; j < n; j++) _mm256_storeu_ps(y + (jb + j) * l, o[j]);
+    else
+      for (long j = 0; j < n; j++) _mm256_maskstore_ps(y + (jb + j) * l, keep, o[j]);
   }
 }
 
@@ -208,8 +214,8 @@ static void ic_store_tile(const KKIndirectConv *cv, const float *tile, long t0, 
                           long o0, long channels, KKISA isa) {
   const long count = ic_min(mr, pos1 - t0), img0 = t0 / l, l0 = t0 % l;
   const KKEpilogue *ep = kk_epilogue_is_identity(&cv->epilogue) ? NULL : &cv->epilogue;
-  if (isa == KK_ISA_AVX512 && count == 8 && l0 + 8 <= l) {
-    ic_store8x32(tile, cv->y + img0 * cv->yImageStride + o0 * l + l0, l, channels, ep, o0);
+  if (isa == KK_ISA_AVX512 && l0 + count <= l) {
+    ic_store8x32(tile, cv->y + img0 * cv->yImageStride + o0 * l + l0, l, channels, count, ep, o0);
     return;
   }
   for (long i = 0; i < count; i++) {
@@ -243,7 +249,7 @@ int kk_conv_indirect(const KKIndirectConv *cv, KKISA isa, long pos0, long pos1, 
   for (long c = 0, p = 0; c < cv->channels; c++)
     for (long ki = 0; ki < cv->kh; ki++)
       for (long kj = 0; kj < cv->kw; kj++) offsets[p++] = c * plane + ki * cv->dh * cv->wp + kj * cv->dw;
-  float tile[8 * 32];
+  float tile[8 * 32] = {0};  // 7-position tiles leave the last row as it is: stored never, read by the transpose
   const float *rows[8];
   if (out0 % nr != 0) return -1;
   // Few tiles per panel (7×7 maps at batch 1): the panel is read by so few tiles that streaming it from memory
@@ -253,6 +259,8 @@ int kk_conv_indirect(const KKIndirectConv *cv, KKISA isa, long pos0, long pos1, 
   const long tiles = (pos1 - pos0 + mr - 1) / mr;
   const int stretched = isa == KK_ISA_AVX512 && tiles <= IC_FEW_TILES && k > IC_STRETCH;
   float sums[IC_FEW_TILES][8 * 32];
+  if (stretched && mr < 8)
+    for (long t = 0; t < tiles; t++) memset(sums[t] + mr * 32, 0, (size_t)(8 - mr) * 32 * sizeof(float));
   const float *tileRows[IC_FEW_TILES][8];
   for (long o0 = out0; o0 < ic_min(out1, cv->cout); o0 += nr) {
     // Pack this panel of weights (unless they come packed), then sweep every position tile past it while it
