@@ -139,6 +139,13 @@ import _KestrelTestSupport
                                  reference: { Ref.linear($0[0], $0[1], $0[2]) }), "linear")
         expectPass(gradientCheck([Tensor.random([1, 7], seed: seed), w], seed: seed, { linear($0[0], weight: $0[1], bias: nil) },
                                  reference: { Ref.linear($0[0], $0[1], nil) }), "linear batch 1, no bias")
+        // Depth 70: the dot products' vector loop and tail (2 rows), and the GEMM (5 rows).
+        let wide = Tensor.random([9, 70], seed: seed + 3), bw = Tensor.random([9], seed: seed + 4)
+        for rows in [2, 5] {
+            expectPass(gradientCheck([Tensor.random([rows, 70], seed: seed + 5), wide, bw], seed: seed,
+                                     { linear($0[0], weight: $0[1], bias: $0[2]) },
+                                     reference: { Ref.linear($0[0], $0[1], $0[2]) }), "linear \(rows) rows, depth 70")
+        }
     }
 
     @Test(arguments: seeds)
