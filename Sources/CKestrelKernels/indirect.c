@@ -199,14 +199,25 @@ __attribute__((target("avx2,fma"))) static void ic_store8x32(const float *tile, 
   }
 }
 
-/// Where the mr positions of the tile at t0 read their windows (positions past pos1 repeat the last one).
+/// Where the mr positions of the tile at t0 read their windows (positions past pos1 repeat the last one). One
+/// division for the first position, then stepping along the rows and images: with a shallow depth (1×1
+/// convolutions over 32 channels) a division per position cost as much as the tile's FMAs.
 static void ic_tile_rows(const KKIndirectConv *cv, long t0, long pos1, long mr, long l, const float **rows) {
   const long count = ic_min(mr, pos1 - t0);
-  for (long i = 0; i < mr; i++) {
-    const long pos = t0 + ic_min(i, count - 1), img = pos / l, at = pos % l;
-    const long oy = at / cv->ow, ox = at % cv->ow;
-    rows[i] = cv->xpad + img * cv->xpadImageStride + oy * cv->sh * cv->wp + ox * cv->sw;
+  long img = t0 / l, at = t0 % l, oy = at / cv->ow, ox = at % cv->ow;
+  const float *row = cv->xpad + img * cv->xpadImageStride + oy * cv->sh * cv->wp;
+  for (long i = 0; i < count; i++) {
+    rows[i] = row + ox * cv->sw;
+    if (++ox == cv->ow) {
+      ox = 0;
+      if (++oy == cv->oh) {
+        oy = 0;
+        img++;
+      }
+      row = cv->xpad + img * cv->xpadImageStride + oy * cv->sh * cv->wp;
+    }
   }
+  for (long i = count; i < mr; i++) rows[i] = rows[count - 1];
 }
 
 /// tile [mr positions × nr channels] → y for the tile at t0 (channels o0 … o0 + channels).
