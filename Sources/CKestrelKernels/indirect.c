@@ -34,17 +34,25 @@ void kk_pad_planes(const float *x, long planes, long height, long width, long pa
   }
 }
 
-long kk_indirect_tile(KKISA isa, long *mr) {
-  *mr = isa == KK_ISA_AVX512 ? 8 : isa == KK_ISA_AVX2 ? 6 : 0;
-  return isa == KK_ISA_AVX512 ? 32 : isa == KK_ISA_AVX2 ? 16 : 0;
-}
+/// Positions per tile of the 16-channel AVX-512 tile (12 accumulators; 10, 14 and 16 measured no better).
+#define KK_NARROW_MR 12
 
-long kk_indirect_rows(KKISA isa, long positions) {
-  long mr;
-  kk_indirect_tile(isa, &mr);
-  if (isa != KK_ISA_AVX512 || positions <= 0) return mr;
+long kk_indirect_shape(KKISA isa, long positions, long cout, long *mr) {
+  if (isa == KK_ISA_AVX2) {
+    *mr = 6;
+    return 16;
+  }
+  if (isa != KK_ISA_AVX512) {
+    *mr = 0;
+    return 0;
+  }
+  if (cout <= 16) {
+    *mr = KK_NARROW_MR;
+    return 16;
+  }
   const long pad8 = (positions + 7) / 8 * 8 - positions, pad7 = (positions + 6) / 7 * 7 - positions;
-  return pad7 < pad8 ? 7 : 8;
+  *mr = positions > 0 && pad7 < pad8 ? 7 : 8;
+  return 32;
 }
 
 #ifdef KK_X86
@@ -59,16 +67,14 @@ __attribute__((target("avx2"))) static long ic_pack_panel_avx2(const float *w, l
 }
 #endif
 
-void kk_pack_conv_weights(KKISA isa, const float *w, long cout, long k, long panel0, long panel1, float *dst) {
-  long mr;
-  const long nr = kk_indirect_tile(isa, &mr);
-  if (nr == 0) return;
+void kk_pack_conv_weights(const float *w, long cout, long k, long nr, long panel0, long panel1, float *dst) {
+  if (nr <= 0) return;
   for (long o0 = panel0 * nr; o0 < cout && o0 < panel1 * nr; o0 += nr) {
     float *d = dst + o0 * k;
     const long valid = ic_min(nr, cout - o0);
     long p0 = 0;
 #ifdef KK_X86
-    if (valid == nr && kk_cpu_isa() >= KK_ISA_AVX2) p0 = ic_pack_panel_avx2(w + o0 * k, k, nr, d);
+    if (valid == nr && nr % 8 == 0 && kk_cpu_isa() >= KK_ISA_AVX2) p0 = ic_pack_panel_avx2(w + o0 * k, k, nr, d);
 #endif
     for (long p = p0; p < k; p++) {
       long j = 0;
@@ -79,54 +85,52 @@ void kk_pack_conv_weights(KKISA isa, const float *w, long cout, long k, long pan
 }
 
 #ifdef KK_X86
-/// MR (8 or 7) positions × 32 channels over k steps of the depth. ACC: the sums start from `tile` (a previous
-/// stretch of the depth) instead of 0 — the same FMA chain, so splitting the depth changes no bits. `pf`: one
-/// step of the next stretch of B is prefetched into L2 per step. MR, ACC and PF are constants after inlining,
-/// and the accumulator arrays become registers.
+/// MR positions × NV·16 channels over k steps of the depth (the tile's rows NV·16 floats apart). ACC: the sums
+/// start from `tile` (a previous stretch of the depth) instead of 0 — the same FMA chain, so splitting the
+/// depth changes no bits. PF: one step of the next stretch of B is prefetched into L2 per step (from `pf`).
+/// MR, NV, ACC and PF are constants after inlining, and the accumulator arrays become registers.
 __attribute__((target("avx512f"), always_inline)) static inline void ic_kernel_avx512_rows(
     long k, const float *const *rows, const long *off, const float *restrict B, float *restrict tile, const int MR,
-    const int ACC, const int PF, const float *pf) {
-  const float *r[8];
-  __m512 c0[8], c1[8];
+    const int NV, const int ACC, const int PF, const float *pf) {
+  const float *r[16];
+  __m512 c[16][2];
   for (int i = 0; i < MR; i++) {
     r[i] = rows[i];
-    c0[i] = ACC ? _mm512_loadu_ps(tile + 32 * i) : _mm512_setzero_ps();
-    c1[i] = ACC ? _mm512_loadu_ps(tile + 32 * i + 16) : _mm512_setzero_ps();
+    for (int v = 0; v < NV; v++) c[i][v] = ACC ? _mm512_loadu_ps(tile + NV * 16 * i + 16 * v) : _mm512_setzero_ps();
   }
   for (long p = 0; p < k; p++) {
     const long o = off[p];
     if (PF) {
-      _mm_prefetch((const char *)pf, _MM_HINT_T1);
-      _mm_prefetch((const char *)(pf + 16), _MM_HINT_T1);
-      pf += 32;
+      for (int v = 0; v < NV; v++) _mm_prefetch((const char *)(pf + 16 * v), _MM_HINT_T1);
+      pf += NV * 16;
     }
-    const __m512 b0 = _mm512_loadu_ps(B), b1 = _mm512_loadu_ps(B + 16);
+    __m512 b[2];
+    for (int v = 0; v < NV; v++) b[v] = _mm512_loadu_ps(B + 16 * v);
     for (int i = 0; i < MR; i++) {
       const __m512 a = _mm512_set1_ps(r[i][o]);
-      c0[i] = _mm512_fmadd_ps(a, b0, c0[i]);
-      c1[i] = _mm512_fmadd_ps(a, b1, c1[i]);
+      for (int v = 0; v < NV; v++) c[i][v] = _mm512_fmadd_ps(a, b[v], c[i][v]);
     }
-    B += 32;
+    B += NV * 16;
   }
-  for (int i = 0; i < MR; i++) {
-    _mm512_storeu_ps(tile + 32 * i, c0[i]);
-    _mm512_storeu_ps(tile + 32 * i + 16, c1[i]);
-  }
+  for (int i = 0; i < MR; i++)
+    for (int v = 0; v < NV; v++) _mm512_storeu_ps(tile + NV * 16 * i + 16 * v, c[i][v]);
 }
 
-/// The AVX-512 tile for mr = 8 or 7 positions (7: 7×7 maps, 49 = 7·7 positions per image, would leave 7 of the
-/// last 8-row tile empty), starting from 0 or from `tile` (accumulate), prefetching from `pf` when not NULL.
+/// The AVX-512 tiles kk_indirect_shape chooses — mr = 8 or 7 positions × 32 channels, or 12 × 16 (nr = 16) —
+/// starting from 0 or from `tile` (accumulate), prefetching from `pf` when not NULL.
 __attribute__((target("avx512f"))) static void ic_kernel_avx512(long k, const float *const *rows, const long *off,
                                                                 const float *restrict B, float *restrict tile,
-                                                                long mr, int accumulate, const float *pf) {
-#define IC_K(MR, ACC, PF) ic_kernel_avx512_rows(k, rows, off, B, tile, MR, ACC, PF, pf)
-  if (mr == 7) {
-    if (accumulate) { if (pf) IC_K(7, 1, 1); else IC_K(7, 1, 0); }
-    else { if (pf) IC_K(7, 0, 1); else IC_K(7, 0, 0); }
-  } else {
-    if (accumulate) { if (pf) IC_K(8, 1, 1); else IC_K(8, 1, 0); }
-    else { if (pf) IC_K(8, 0, 1); else IC_K(8, 0, 0); }
-  }
+                                                                long mr, long nr, int accumulate, const float *pf) {
+#define IC_K(MR, NV, ACC, PF) ic_kernel_avx512_rows(k, rows, off, B, tile, MR, NV, ACC, PF, pf)
+#define IC_K4(MR, NV) \
+  do { \
+    if (accumulate) { if (pf) IC_K(MR, NV, 1, 1); else IC_K(MR, NV, 1, 0); } \
+    else { if (pf) IC_K(MR, NV, 0, 1); else IC_K(MR, NV, 0, 0); } \
+  } while (0)
+  if (nr == 16) IC_K4(KK_NARROW_MR, 1);
+  else if (mr == 7) IC_K4(7, 2);
+  else IC_K4(8, 2);
+#undef IC_K4
 #undef IC_K
 }
 
@@ -156,18 +160,18 @@ __attribute__((target("avx2,fma"))) static void ic_kernel_avx2(long k, const flo
   _mm256_storeu_ps(tile + 80, c50); _mm256_storeu_ps(tile + 88, c51);
 }
 
-/// tile [8 positions × 32 channels] → y, channel-major: the first `count` (≤ 8) positions, consecutive in one
-/// image, per channel, through the epilogue (`ep` NULL: stored as they are; channel j of the tile is epilogue
+/// 8 rows of a tile (positions; rows `ts` floats apart, `channels` ≤ ts of them) → y, channel-major: the first
+/// `count` (≤ 8) positions, consecutive in one image, per channel, through the epilogue (`ep` NULL: stored as they are; channel j of the tile is epilogue
 /// channel o0 + j). Rows past `count` are read (the tile always has 8) but not stored.
-__attribute__((target("avx2,fma"))) static void ic_store8x32(const float *tile, float *y, long l, long channels,
-                                                            long count, const KKEpilogue *ep, long o0) {
+__attribute__((target("avx2,fma"))) static void ic_store8(const float *tile, long ts, float *y, long l, long channels,
+                                                         long count, const KKEpilogue *ep, long o0) {
   const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
   const __m256i keep = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)count), lanes);
-  for (long jb = 0; jb < 32 && jb < channels; jb += 8) {
-    const __m256 r0 = _mm256_loadu_ps(tile + jb), r1 = _mm256_loadu_ps(tile + 32 + jb),
-                 r2 = _mm256_loadu_ps(tile + 64 + jb), r3 = _mm256_loadu_ps(tile + 96 + jb),
-                 r4 = _mm256_loadu_ps(tile + 128 + jb), r5 = _mm256_loadu_ps(tile + 160 + jb),
-                 r6 = _mm256_loadu_ps(tile + 192 + jb), r7 = _mm256_loadu_ps(tile + 224 + jb);
+  for (long jb = 0; jb < channels; jb += 8) {
+    const __m256 r0 = _mm256_loadu_ps(tile + jb), r1 = _mm256_loadu_ps(tile + ts + jb),
+                 r2 = _mm256_loadu_ps(tile + 2 * ts + jb), r3 = _mm256_loadu_ps(tile + 3 * ts + jb),
+                 r4 = _mm256_loadu_ps(tile + 4 * ts + jb), r5 = _mm256_loadu_ps(tile + 5 * ts + jb),
+                 r6 = _mm256_loadu_ps(tile + 6 * ts + jb), r7 = _mm256_loadu_ps(tile + 7 * ts + jb);
     const __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1), t2 = _mm256_unpacklo_ps(r2, r3),
                  t3 = _mm256_unpackhi_ps(r2, r3), t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5),
                  t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
@@ -226,7 +230,10 @@ static void ic_store_tile(const KKIndirectConv *cv, const float *tile, long t0, 
   const long count = ic_min(mr, pos1 - t0), img0 = t0 / l, l0 = t0 % l;
   const KKEpilogue *ep = kk_epilogue_is_identity(&cv->epilogue) ? NULL : &cv->epilogue;
   if (isa == KK_ISA_AVX512 && l0 + count <= l) {
-    ic_store8x32(tile, cv->y + img0 * cv->yImageStride + o0 * l + l0, l, channels, count, ep, o0);
+    // Eight rows at a time (a 12-row tile: rows 8-15, of which 12-15 are zero and never stored).
+    for (long r = 0; r < count; r += 8)
+      ic_store8(tile + r * nr, nr, cv->y + img0 * cv->yImageStride + o0 * l + l0 + r, l, channels, ic_min(8, count - r),
+                ep, o0);
     return;
   }
   for (long i = 0; i < count; i++) {
@@ -250,9 +257,9 @@ int kk_conv_indirect(const KKIndirectConv *cv, KKISA isa, long pos0, long pos1, 
 #ifdef KK_X86
   if (isa == KK_ISA_NONE || isa > kk_cpu_isa()) return -1;
   long mr;
-  const long nr = kk_indirect_tile(isa, &mr);
-  if (cv->tileRows > 0 && cv->tileRows < mr) {
-    if (isa != KK_ISA_AVX512 || cv->tileRows != 7) return -1;
+  const long nr = kk_indirect_shape(isa, 0, cv->cout, &mr);
+  if (cv->tileRows > 0 && cv->tileRows != mr) {
+    if (isa != KK_ISA_AVX512 || nr != 32 || cv->tileRows != 7) return -1;
     mr = cv->tileRows;
   }
   const long l = cv->oh * cv->ow, k = cv->channels * cv->kh * cv->kw, plane = cv->hp * cv->wp;
@@ -260,8 +267,11 @@ int kk_conv_indirect(const KKIndirectConv *cv, KKISA isa, long pos0, long pos1, 
   for (long c = 0, p = 0; c < cv->channels; c++)
     for (long ki = 0; ki < cv->kh; ki++)
       for (long kj = 0; kj < cv->kw; kj++) offsets[p++] = c * plane + ki * cv->dh * cv->wp + kj * cv->dw;
-  float tile[8 * 32] = {0};  // 7-position tiles leave the last row as it is: stored never, read by the transpose
-  const float *rows[8];
+  // Tiles of mr × nr floats in buffers of 256 (8 × 32 or 16 × 16): the rows past mr are zero, read by the
+  // 8-row transposes of the stores but never stored.
+  enum { IC_TILE = 256 };
+  float tile[IC_TILE] = {0};
+  const float *rows[16];
   if (out0 % nr != 0) return -1;
   // Few tiles per panel (7×7 maps at batch 1): the panel is read by so few tiles that streaming it from memory
   // for the first one stalls the FMAs. The depth is then taken in stretches of IC_STRETCH steps, every tile
@@ -269,23 +279,23 @@ int kk_conv_indirect(const KKIndirectConv *cv, KKISA isa, long pos0, long pos1, 
   enum { IC_STRETCH = 256, IC_FEW_TILES = 16 };
   const long tiles = (pos1 - pos0 + mr - 1) / mr;
   const int stretched = isa == KK_ISA_AVX512 && tiles <= IC_FEW_TILES && k > IC_STRETCH;
-  float sums[IC_FEW_TILES][8 * 32];
-  if (stretched && mr < 8)
-    for (long t = 0; t < tiles; t++) memset(sums[t] + mr * 32, 0, (size_t)(8 - mr) * 32 * sizeof(float));
-  const float *tileRows[IC_FEW_TILES][8];
+  float sums[IC_FEW_TILES][IC_TILE];
+  if (stretched)
+    for (long t = 0; t < tiles; t++) memset(sums[t] + mr * nr, 0, (size_t)(IC_TILE - mr * nr) * sizeof(float));
+  const float *tileRows[IC_FEW_TILES][16];
   for (long o0 = out0; o0 < ic_min(out1, cv->cout); o0 += nr) {
     // Pack this panel of weights (unless they come packed), then sweep every position tile past it while it
     // is hot in L2.
     const float *wpanel = cv->packed ? cv->packed + o0 * k : panel;
-    if (!cv->packed) kk_pack_conv_weights(isa, cv->weights + o0 * k, ic_min(nr, cv->cout - o0), k, 0, 1, panel);
+    if (!cv->packed) kk_pack_conv_weights(cv->weights + o0 * k, ic_min(nr, cv->cout - o0), k, nr, 0, 1, panel);
     const long channels = ic_min(nr, ic_min(out1, cv->cout) - o0);
     if (stretched) {
       for (long t = 0; t < tiles; t++) ic_tile_rows(cv, pos0 + t * mr, pos1, mr, l, tileRows[t]);
       for (long p0 = 0; p0 < k; p0 += IC_STRETCH) {
         const long kc = ic_min(IC_STRETCH, k - p0);
-        const float *next = p0 + IC_STRETCH < k ? wpanel + (p0 + IC_STRETCH) * 32 : NULL;
+        const float *next = p0 + IC_STRETCH < k ? wpanel + (p0 + IC_STRETCH) * nr : NULL;
         for (long t = 0; t < tiles; t++)
-          ic_kernel_avx512(kc, tileRows[t], offsets + p0, wpanel + p0 * 32, sums[t], mr, p0 > 0,
+          ic_kernel_avx512(kc, tileRows[t], offsets + p0, wpanel + p0 * nr, sums[t], mr, nr, p0 > 0,
                            t == 0 ? next : NULL);
       }
       for (long t = 0; t < tiles; t++) ic_store_tile(cv, sums[t], pos0 + t * mr, pos1, mr, nr, l, o0, channels, isa);
@@ -293,7 +303,7 @@ int kk_conv_indirect(const KKIndirectConv *cv, KKISA isa, long pos0, long pos1, 
     }
     for (long t0 = pos0; t0 < pos1; t0 += mr) {
       ic_tile_rows(cv, t0, pos1, mr, l, rows);
-      if (isa == KK_ISA_AVX512) ic_kernel_avx512(k, rows, offsets, wpanel, tile, mr, 0, NULL);
+      if (isa == KK_ISA_AVX512) ic_kernel_avx512(k, rows, offsets, wpanel, tile, mr, nr, 0, NULL);
       else ic_kernel_avx2(k, rows, offsets, wpanel, tile);
       ic_store_tile(cv, tile, t0, pos1, mr, nr, l, o0, channels, isa);
     }

@@ -333,7 +333,7 @@ extension FastGEMM {
         let coutg = dims[0] / groups, k = dims[1] * dims[2] * dims[3]
         guard FastGEMM.prefersIndirect(positions: 0, outChannels: coutg, depth: k) else { return nil }
         var mr = 0
-        let nr = kk_indirect_tile(isa.c, &mr)
+        let nr = kk_indirect_shape(isa.c, 0, coutg, &mr)
         let panels = (coutg + nr - 1) / nr, perGroup = panels * nr * k
         let layout = PackedWeightCache.Layout(kind: Int32(bitPattern: isa.c.rawValue), groups: groups,
                                               count: groups * perGroup)
@@ -343,7 +343,7 @@ extension FastGEMM {
                 Compute.parallelFor(groups * panels) { r in
                     for unit in r {
                         let grp = unit / panels, panel = unit % panels
-                        kk_pack_conv_weights(isa.c, src.base + grp * coutg * k, coutg, k, panel, panel + 1,
+                        kk_pack_conv_weights(src.base + grp * coutg * k, coutg, k, nr, panel, panel + 1,
                                              out.base + grp * perGroup)
                     }
                 }
@@ -363,9 +363,9 @@ extension FastGEMM {
         let (oh, ow) = g.outputSize(h: h, w: w)
         let l = oh * ow, cg = c / g.groups, coutg = cout / g.groups, k = cg * g.kernelH * g.kernelW
         let hp = h + 2 * g.padH, wp = w + 2 * g.padW
-        var isaRows = 0
-        let nr = kk_indirect_tile(isa.c, &isaRows)
-        let mr = kk_indirect_rows(isa.c, n * l)
+        var tileRows = 0
+        let nr = kk_indirect_shape(isa.c, n * l, coutg, &tileRows)
+        let mr = tileRows
         let panels = (coutg + nr - 1) / nr
         let padded = g.padH > 0 || g.padW > 0
         Workspace.shared.withBuffer(count: padded ? n * c * hp * wp : 1) { xpadBuffer in

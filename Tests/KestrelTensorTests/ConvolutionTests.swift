@@ -142,10 +142,11 @@ struct ConvCase: Sendable, CustomTestStringConvertible {
         #expect(Array(colsP[16..<20]) == [0, 2, 6, 8])  // centre tap (1, 1)
     }
 
-    @Test(arguments: [([3, 8, 15, 13], 6), ([1, 64, 10, 16], 40)])
+    @Test(arguments: [([3, 8, 15, 13], 6), ([1, 64, 10, 16], 40), ([2, 16, 9, 10], 16), ([1, 64, 15, 16], 12)])
     func resultsDoNotDependOnTheThreadCountOrRun(_ input: [Int], _ cout: Int) {
-        // The second shape (160 positions, depth 576) is 20 tiles on one thread, and 10 or 7 per thread on two or
-        // three: the indirect kernel's whole-depth and stretched loops must give the same bits.
+        // 160 positions at depth 576 are 20 tiles on one thread, and 10 or 7 per thread on two or three: the
+        // indirect kernel's whole-depth and stretched loops must give the same bits. The last two shapes take
+        // the 16-channel tile (12 positions): 240 positions are 20 tiles on one thread, 10 on each of two.
         let x = Tensor.random(Shape(input), seed: 9)
         let w = Tensor.random([cout, input[1], 3, 3], seed: 10)
         let g = ConvGeometry(kernel: 3, stride: 1, padding: 1)

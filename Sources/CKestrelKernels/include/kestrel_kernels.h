@@ -111,7 +111,8 @@ int kk_depthwise3x3_weight_grad(const float *x, long height, long width, const f
 /// row-major within OH × OW, L = oh·ow) reads its window from xpad + img·xpadImageStride + oy·sh·wp + ox·sw;
 /// tap p = (c·kh + ki)·kw + kj sits at + c·hp·wp + ki·dh·wp + kj·dw from there. Output channel o of position j
 /// goes to y[img·yImageStride + o·L + (j mod L)]. One weight group: weights [cout, channels·kh·kw], row-major;
-/// `packed`, when not NULL, holds the same weights already packed by kk_pack_conv_weights (all panels), and the
+/// `packed`, when not NULL, holds the same weights already packed by kk_pack_conv_weights (all panels, NR from
+/// kk_indirect_shape), and the
 /// kernel reads them in place instead of packing each panel.
 typedef struct {
   const float *xpad;
@@ -121,7 +122,7 @@ typedef struct {
   const float *weights;
   const float *packed;
   long cout;
-  long tileRows;  ///< positions per register tile: kk_indirect_rows's choice (0: the ISA's MR)
+  long tileRows;  ///< positions per register tile, as kk_indirect_shape chose (for all positions of the call)
   KKEpilogue epilogue;  ///< applied to every output as it is stored (scale and shift NULL, no activation: none)
   float *y;
   long yImageStride;
@@ -130,22 +131,21 @@ typedef struct {
 /// Copies `planes` planes of height × width into zero-padded planes of (height + 2·padH) × (width + 2·padW).
 void kk_pad_planes(const float *x, long planes, long height, long width, long padH, long padW, float *xpad);
 
-/// The indirect kernel's tile: returns NR (output channels per panel) and sets *mr (positions per tile);
-/// 0 for KK_ISA_NONE.
-long kk_indirect_tile(KKISA isa, long *mr);
+/// The indirect kernel's register tile for a convolution of `positions` output positions and `cout` output
+/// channels (per group): returns NR (output channels per weight panel) and sets *mr (positions per tile); 0 for
+/// KK_ISA_NONE. AVX-512: 8 × 32, or 7 × 32 when that leaves fewer tile rows empty (49 positions: 7 tiles of 7
+/// rather than 7 of 8 with one row used in the last), or 12 × 16 for at most 16 channels (a 32-wide panel
+/// would be half zeros). AVX2: 6 × 16.
+long kk_indirect_shape(KKISA isa, long positions, long cout, long *mr);
 
-/// Positions per register tile for `positions` positions in all: the ISA's MR, or (AVX-512) 7 when that leaves
-/// fewer tile rows empty (49 positions: 7 tiles of 7 instead of 7 of 8 with one row used in the last).
-long kk_indirect_rows(KKISA isa, long positions);
-
-/// Weights [cout, k] (row-major) → panels of NR output channels, k rows of NR floats each, zero-padded:
-/// ceil(cout / NR)·NR·k floats in all. Writes panels [panel0, panel1) (disjoint ranges may run concurrently).
-void kk_pack_conv_weights(KKISA isa, const float *w, long cout, long k, long panel0, long panel1, float *dst);
+/// Weights [cout, k] (row-major) → panels of nr output channels, k rows of nr floats each, zero-padded:
+/// ceil(cout / nr)·nr·k floats in all. Writes panels [panel0, panel1) (disjoint ranges may run concurrently).
+void kk_pack_conv_weights(const float *w, long cout, long k, long nr, long panel0, long panel1, float *dst);
 
 /// Computes output positions [pos0, pos1) × output channels [out0, out1) (out0 a multiple of NR; y written, not
-/// read), one panel of NR channels at a time: the panel's weights are packed into `panel` (NR·k floats; unused
-/// when cv->packed is set), then every position tile runs past them. `offsets` is scratch for channels·kh·kw longs. Returns -1 when the ISA
-/// is unavailable.
+/// read), one panel of NR channels at a time (kk_indirect_shape's): the panel's weights are packed into `panel`
+/// (NR·k floats; unused when cv->packed is set), then every position tile runs past them. `offsets` is scratch
+/// for channels·kh·kw longs. Returns -1 when the ISA is unavailable or cv->tileRows is not a tile it has.
 int kk_conv_indirect(const KKIndirectConv *cv, KKISA isa, long pos0, long pos1, long out0, long out1,
                      long *offsets, float *panel);
 
