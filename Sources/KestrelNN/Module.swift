@@ -160,18 +160,31 @@ public final class Sequential: Module {
         layers.append(layer)
     }
 
-    /// The layers in turn; a convolution followed by a batch norm (and a ReLU / ReLU6) runs as one
-    /// ``convBatchNorm(_:_:_:activation:)``, which folds them into the convolution in inference.
+    /// The layers in turn; a convolution followed by a batch norm and/or a ReLU / ReLU6 runs as one
+    /// ``convBatchNorm(_:_:_:activation:)`` or ``convActivation(_:_:activation:)``, which fold them into the
+    /// convolution in inference.
     public override func forward(_ x: Variable) -> Variable {
+        func fusable(_ i: Int) -> Activation.Kind? {
+            guard i < layers.count, let kind = (layers[i] as? Activation)?.kind else { return nil }
+            switch kind {
+            case .relu, .relu6: return kind
+            default: return nil
+            }
+        }
         var h = x, i = 0
         while i < layers.count {
-            if let conv = layers[i] as? Conv2D, i + 1 < layers.count, let bn = layers[i + 1] as? BatchNorm2D {
-                let act = i + 2 < layers.count ? (layers[i + 2] as? Activation)?.kind : nil
-                let fusable: Bool
-                switch act { case .relu?, .relu6?: fusable = true; default: fusable = false }
-                h = convBatchNorm(h, conv, bn, activation: fusable ? act : nil)
-                i += fusable ? 3 : 2
-                continue
+            if let conv = layers[i] as? Conv2D {
+                if i + 1 < layers.count, let bn = layers[i + 1] as? BatchNorm2D {
+                    let act = fusable(i + 2)
+                    h = convBatchNorm(h, conv, bn, activation: act)
+                    i += act == nil ? 2 : 3
+                    continue
+                }
+                if let act = fusable(i + 1) {
+                    h = convActivation(h, conv, activation: act)
+                    i += 2
+                    continue
+                }
             }
             h = layers[i](h)
             i += 1

@@ -48,6 +48,18 @@ import _KestrelTestSupport
         #expect(conv.weight.variable.grad != nil && xg.grad != nil)
     }
 
+    @Test func sequentialFusesConvActivationWithoutBatchNorm() {
+        // VGG's conv → ReLU (bias folded into the epilogue's shift), then a conv with no activation.
+        var rng = RandomSource(seed: 80)
+        let conv1 = Conv2D(6, 12, kernel: 3, padding: 1, rng: &rng), conv2 = Conv2D(12, 9, kernel: 3, padding: 1, rng: &rng)
+        let conv3 = Conv2D(9, 5, kernel: 1, rng: &rng)
+        let seq = Sequential(conv1, ReLU(), conv2, ReLU6(), conv3)
+        let x = Variable(Tensor.random([2, 6, 7, 7], seed: 81, scale: 4))
+        let unfused = conv3(conv2(conv1(x).relu()).relu6()).value
+        let fused = GradMode.withoutGradients { seq(x) }.value
+        #expect(closeness(fused.scalars, unfused.scalars.map(Double.init), atol: 1e-5, rtol: 1e-5).ok)
+    }
+
     @Test func trainingModeIsNotFused() {
         // In training the batch norm normalises with the batch's statistics and updates its running ones.
         let (conv, bn) = layers(cin: 4, cout: 8, groups: 1, bias: false, seed: 70)

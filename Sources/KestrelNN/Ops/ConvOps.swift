@@ -93,6 +93,16 @@ func fewRowsTimesTransposed(_ x: Tensor, _ w: Tensor) -> Tensor {
 /// each output — the output is written once instead of three times. Otherwise (training, gradients, other
 /// activations) the three ops in turn; the two agree to rounding.
 public func convBatchNorm(_ x: Variable, _ conv: Conv2D, _ bn: BatchNorm2D, activation: Activation.Kind? = nil) -> Variable {
+    fusedConv(x, conv, bn, activation)
+}
+
+/// `activation(conv(x))` (ReLU or ReLU6, as VGG's layers): with no gradient wanted, one convolution that applies
+/// the bias and the activation as it stores each output; otherwise the two ops in turn.
+public func convActivation(_ x: Variable, _ conv: Conv2D, activation: Activation.Kind) -> Variable {
+    fusedConv(x, conv, nil, activation)
+}
+
+func fusedConv(_ x: Variable, _ conv: Conv2D, _ bn: BatchNorm2D?, _ activation: Activation.Kind?) -> Variable {
     let fusedActivation: ConvEpilogue.Activation?
     switch activation {
     case nil, .identity?: fusedActivation = ConvEpilogue.Activation.none
@@ -100,20 +110,26 @@ public func convBatchNorm(_ x: Variable, _ conv: Conv2D, _ bn: BatchNorm2D, acti
     case .relu6?: fusedActivation = .relu6
     default: fusedActivation = nil
     }
-    let parameters = [conv.weight.variable, bn.weight.variable, bn.bias.variable] + (conv.bias.map { [$0.variable] } ?? [])
+    let parameters = [conv.weight.variable] + (bn.map { [$0.weight.variable, $0.bias.variable] } ?? [])
+        + (conv.bias.map { [$0.variable] } ?? [])
     let wantsGradient = GradMode.isEnabled && (x.needsGrad || parameters.contains { $0.needsGrad })
-    guard let fusedActivation, !bn.isTraining, !wantsGradient else {
-        let y = bn(conv(x))
+    guard let fusedActivation, !(bn?.isTraining ?? false), !wantsGradient else {
+        let z = conv(x)
+        let y = bn.map { $0(z) } ?? z
         return activation.map { Activation($0)(y) } ?? y
     }
-    // The batch norm's affine map, as batchNormInference computes it.
-    let rm = bn.runningMean.value.scalars, rv = bn.runningVar.value.scalars
-    let (gv, bv) = (bn.weight.value.scalars, bn.bias.value.scalars)
-    let scale = (0..<rv.count).map { gv[$0] * (1 / (rv[$0] + bn.eps).squareRoot()) }
-    let shift = (0..<rv.count).map { bv[$0] - rm[$0] * scale[$0] }
+    var epilogue = ConvEpilogue(activation: fusedActivation)
+    if let bn {
+        // The batch norm's affine map, as batchNormInference computes it.
+        let rm = bn.runningMean.value.scalars, rv = bn.runningVar.value.scalars
+        let (gv, bv) = (bn.weight.value.scalars, bn.bias.value.scalars)
+        let scale = (0..<rv.count).map { gv[$0] * (1 / (rv[$0] + bn.eps).squareRoot()) }
+        epilogue.scale = scale
+        epilogue.shift = (0..<rv.count).map { bv[$0] - rm[$0] * scale[$0] }
+    }
     let y = Convolution.forward(x.value, weight: conv.weight.value, bias: conv.bias?.value, geometry: conv.geometry,
-                                epilogue: ConvEpilogue(scale: scale, shift: shift, activation: fusedActivation))
-    return record("conv2d_bn", [x] + parameters, y) { _, _ in
-        preconditionFailure("conv2d_bn is recorded only when no gradient is wanted")
+                                epilogue: epilogue)
+    return record(bn == nil ? "conv2d_act" : "conv2d_bn", [x] + parameters, y) { _, _ in
+        preconditionFailure("fused convolutions are recorded only when no gradient is wanted")
     }
 }
