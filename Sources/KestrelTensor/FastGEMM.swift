@@ -367,6 +367,9 @@ extension FastGEMM {
         let nr = kk_indirect_shape(isa.c, n * l, coutg, &tileRows)
         let mr = tileRows
         let panels = (coutg + nr - 1) / nr
+        // Scratch for the weights when they do not come packed: every panel if that takes at most 4 MiB (the
+        // kernel then runs blocks of positions past all of them), else one at a time.
+        let panelFloats = packed == nil && panels * nr * k <= 1 << 20 ? panels * nr * k : nr * k
         let padded = g.padH > 0 || g.padW > 0
         Workspace.shared.withBuffer(count: padded ? n * c * hp * wp : 1) { xpadBuffer in
             let xpad: UnsafePointer<Float> = padded ? UnsafePointer(xpadBuffer) : x
@@ -387,7 +390,8 @@ extension FastGEMM {
                     xpad: xpad + grp * cg * hp * wp, hp: hp, wp: wp, xpadImageStride: c * hp * wp, channels: cg,
                     kh: g.kernelH, kw: g.kernelW, sh: g.strideH, sw: g.strideW, dh: g.dilationH, dw: g.dilationW,
                     oh: oh, ow: ow, weights: weight + grp * coutg * k, packed: packed.map { $0 + grp * panels * nr * k },
-                    cout: coutg, tileRows: mr, epilogue: stored, y: y + grp * coutg * l, yImageStride: cout * l))
+                    cout: coutg, tileRows: mr, panelCapacity: panelFloats, epilogue: stored, y: y + grp * coutg * l,
+                    yImageStride: cout * l))
                 // Split positions (tile-aligned) across threads, or channel panels when positions are few.
                 let tiles = (n * l + mr - 1) / mr
                 let threads = Compute.threads
@@ -398,7 +402,7 @@ extension FastGEMM {
                 Compute.parallelFor(chunks) { range in
                     let offsets = UnsafeMutablePointer<Int>.allocate(capacity: k)
                     defer { offsets.deallocate() }
-                    Workspace.shared.withBuffer(count: nr * k) { panel in
+                    Workspace.shared.withBuffer(count: panelFloats) { panel in
                         for chunk in range {
                             let lo = units * chunk / chunks, hi = units * (chunk + 1) / chunks
                             withUnsafePointer(to: problem.cv) { cv in

@@ -123,6 +123,7 @@ typedef struct {
   const float *packed;
   long cout;
   long tileRows;  ///< positions per register tile, as kk_indirect_shape chose (for all positions of the call)
+  long panelCapacity;  ///< floats kk_conv_indirect's `panel` scratch holds (at least NR·k)
   KKEpilogue epilogue;  ///< applied to every output as it is stored (scale and shift NULL, no activation: none)
   float *y;
   long yImageStride;
@@ -144,7 +145,10 @@ void kk_pack_conv_weights(const float *w, long cout, long k, long nr, long panel
 
 /// Computes output positions [pos0, pos1) × output channels [out0, out1) (out0 a multiple of NR; y written, not
 /// read), one panel of NR channels at a time (kk_indirect_shape's): the panel's weights are packed into `panel`
-/// (NR·k floats; unused when cv->packed is set), then every position tile runs past them. `offsets` is scratch
+/// (NR·k floats; unused when cv->packed is set), then every position tile runs past them. When the weights come
+/// packed or `panel` holds all the panels of [out0, out1) (cv->panelCapacity), positions are taken in blocks
+/// whose inputs fit in L2 instead, each block running past every panel: large images are then read from
+/// memory once, not once per panel. `offsets` is scratch
 /// for channels·kh·kw longs. Returns -1 when the ISA is unavailable or cv->tileRows is not a tile it has.
 int kk_conv_indirect(const KKIndirectConv *cv, KKISA isa, long pos0, long pos1, long out0, long out1,
                      long *offsets, float *panel);
