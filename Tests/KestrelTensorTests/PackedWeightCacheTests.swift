@@ -85,6 +85,25 @@ import _KestrelTestSupport
         #expect(cache.statistics.entries == 0 && cache.statistics.bytes == 0)
     }
 
+    @Test func largeWeightsGiveTheSameBitsPackedPerPanelOrCached() {
+        // 512 × 256 × 3 × 3 weights (over 4 MiB): the first call packs one panel at a time and sweeps the image
+        // per panel; later calls take the cached packing and run blocks of positions past every panel. Same FMA
+        // chains, so the same bits, and the im2col GEMM's values to rounding.
+        let x = Tensor.random([2, 256, 12, 12], seed: 22)
+        let w = Tensor.random([512, 256, 3, 3], seed: 23, scale: 0.05)
+        let g = ConvGeometry(kernel: 3, stride: 1, padding: 1)
+        Compute.withGEMM(FastGEMM()) {
+            Compute.withThreads(2) {
+                let first = Convolution.forward(x, weight: w, bias: nil, geometry: g)
+                for call in 1..<3 {
+                    #expect(Convolution.forward(x, weight: w, bias: nil, geometry: g).isIdentical(to: first), "call \(call)")
+                }
+                let plain = Convolution.forwardIm2col(x, weight: w, bias: nil, geometry: g)
+                #expect(closeness(first.scalars, plain.scalars.map(Double.init), atol: 1e-4, rtol: 1e-4).ok)
+            }
+        }
+    }
+
     @Test func convolutionsWithCachedWeightsMatchPackingAsTheyGo() {
         // 7×7 and 14×14 at batch 1 take 7-position tiles (49 = 7·7, 196 = 28·7); 40 channels make one full and
         // one partial panel. Every call — first sighting, packing into the cache, cache hit, after a write —
