@@ -110,6 +110,77 @@ KK_CLONES static void dw_plane(const float *restrict x, long h, long wd, const f
   }
 }
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define DW_AVX512 1
+
+/// Row stride of the even/odd column planes of a stride-2 plane: t ≤ ow, plus a vector of overrun.
+static inline long dw_s2_stride(long ow) { return (ow + 1 + 15) / 16 * 16 + 16; }
+
+/// Stride 2 (AVX-512), one plane: the zero-padded plane P split into its even and odd columns, E[r][t] =
+/// P[r][2t] and D[r][t] = P[r][2t + 1] (two permutes per 32 inputs), so that output (oy, ox) =
+/// Σ_i k[i][0]·E[2oy + i][ox] + k[i][1]·D[2oy + i][ox] + k[i][2]·E[2oy + i][ox + 1]: a vector loop over ox with
+/// plain loads, where the generic loop read every other column one at a time. `scratch`: 2·hp·dw_s2_stride(ow)
+/// floats.
+__attribute__((target("avx512f"))) static void dw_plane_s2_avx512(const float *restrict x, long h, long wd,
+                                                                 const float *restrict k, float es, float et,
+                                                                 KKActivation act, float *restrict y, long oh, long ow,
+                                                                 long pad, float *restrict scratch) {
+  const long hp = h + 2 * pad, ws = dw_s2_stride(ow);
+  float *E = scratch, *D = scratch + hp * ws;
+  const __m512i evenIdx = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i oddIdx = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+  for (long r = 0; r < hp; r++) {
+    float *er = E + r * ws, *dr = D + r * ws;
+    const long iy = r - pad;
+    if (iy < 0 || iy >= h) {
+      for (long t = 0; t < ws; t += 16) {
+        _mm512_storeu_ps(er + t, _mm512_setzero_ps());
+        _mm512_storeu_ps(dr + t, _mm512_setzero_ps());
+      }
+      continue;
+    }
+    const float *row = x + iy * wd;
+    __m512 prevOdd = _mm512_setzero_ps();
+    for (long t = 0; t < ws; t += 16) {
+      // Inputs [2t, 2t + 32) of the row (zero past its end).
+      const long at = 2 * t, left = wd - at;
+      const __mmask16 ma = left >= 16 ? 0xFFFF : left <= 0 ? 0 : (__mmask16)((1u << left) - 1);
+      const __mmask16 mb = left >= 32 ? 0xFFFF : left <= 16 ? 0 : (__mmask16)((1u << (left - 16)) - 1);
+      const __m512 a = _mm512_maskz_loadu_ps(ma, row + (ma ? at : 0)), b = _mm512_maskz_loadu_ps(mb, row + (mb ? at + 16 : 0));
+      const __m512 ev = _mm512_permutex2var_ps(a, evenIdx, b), od = _mm512_permutex2var_ps(a, oddIdx, b);
+      if (pad == 0) {
+        _mm512_storeu_ps(er + t, ev);  // P[2t] = x[2t]
+        _mm512_storeu_ps(dr + t, od);  // P[2t + 1] = x[2t + 1]
+      } else {
+        // P[2t] = x[2t − 1]: the odd inputs one lane later (lane 0 from the previous chunk, 0 at the left edge).
+        _mm512_storeu_ps(er + t, _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(od),
+                                                                           _mm512_castps_si512(prevOdd), 15)));
+        _mm512_storeu_ps(dr + t, ev);  // P[2t + 1] = x[2t]
+        prevOdd = od;
+      }
+    }
+  }
+  const __m512 vs = _mm512_set1_ps(es), vt = _mm512_set1_ps(et), zero = _mm512_setzero_ps(), six = _mm512_set1_ps(6);
+  for (long oy = 0; oy < oh; oy++) {
+    for (long ox = 0; ox < ow; ox += 16) {
+      __m512 acc = _mm512_setzero_ps();
+      for (long i = 0; i < 3; i++) {
+        const float *er = E + (2 * oy + i) * ws + ox, *dr = D + (2 * oy + i) * ws + ox;
+        acc = _mm512_fmadd_ps(_mm512_set1_ps(k[i * 3]), _mm512_loadu_ps(er), acc);
+        acc = _mm512_fmadd_ps(_mm512_set1_ps(k[i * 3 + 1]), _mm512_loadu_ps(dr), acc);
+        acc = _mm512_fmadd_ps(_mm512_set1_ps(k[i * 3 + 2]), _mm512_loadu_ps(er + 1), acc);
+      }
+      acc = _mm512_fmadd_ps(acc, vs, vt);
+      if (act != KK_ACT_NONE) acc = _mm512_max_ps(acc, zero);
+      if (act == KK_ACT_RELU6) acc = _mm512_min_ps(acc, six);
+      const long left = ow - ox;
+      _mm512_mask_storeu_ps(y + oy * ow + ox, left >= 16 ? 0xFFFF : (__mmask16)((1u << left) - 1), acc);
+    }
+  }
+}
+#endif
+
 int kk_depthwise3x3(const float *x, long height, long width, const float *w, const KKEpilogue *ep, float *y,
                     long stride, long pad, long c0, long c1) {
   const KKActivation act = ep ? ep->activation : KK_ACT_NONE;
@@ -130,6 +201,21 @@ int kk_depthwise3x3(const float *x, long height, long width, const float *w, con
       return 0;
     }
   }
+#ifdef DW_AVX512
+  if (stride == 2 && kk_cpu_isa() == KK_ISA_AVX512) {
+    float *scratch = malloc((size_t)(2 * (height + 2 * pad) * dw_s2_stride(ow)) * sizeof(float));
+    if (scratch) {
+      for (long c = c0; c < c1; c++) {
+        float es, et;
+        kk_epilogue_channel(ep, c, &es, &et);
+        dw_plane_s2_avx512(x + c * height * width, height, width, w + c * 9, es, et, act, y + c * oh * ow, oh, ow,
+                           pad, scratch);
+      }
+      free(scratch);
+      return 0;
+    }
+  }
+#endif
   for (long c = c0; c < c1; c++) {
     float es, et;
     kk_epilogue_channel(ep, c, &es, &et);

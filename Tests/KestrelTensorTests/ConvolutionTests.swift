@@ -42,6 +42,10 @@ struct ConvCase: Sendable, CustomTestStringConvertible {
         ConvCase(n: 2, c: 4, h: 9, w: 21, cout: 4, k: (3, 3), stride: (2, 2), pad: (0, 0), dilation: (1, 1), groups: 4),
         ConvCase(n: 1, c: 3, h: 6, w: 35, cout: 3, k: (3, 3), stride: (1, 1), pad: (0, 0), dilation: (1, 1), groups: 3),
         ConvCase(n: 3, c: 5, h: 17, w: 19, cout: 5, k: (3, 3), stride: (1, 1), pad: (1, 1), dilation: (1, 1), groups: 5),
+        // Stride 2 over rows wider than one 32-column chunk of the even/odd split (padding 1 carries a column
+        // from chunk to chunk), and an odd width with padding 0.
+        ConvCase(n: 1, c: 3, h: 7, w: 70, cout: 3, k: (3, 3), stride: (2, 2), pad: (1, 1), dilation: (1, 1), groups: 3),
+        ConvCase(n: 2, c: 2, h: 6, w: 67, cout: 2, k: (3, 3), stride: (2, 2), pad: (0, 0), dilation: (1, 1), groups: 2),
         // dx as the convolution of dy with flipped weights (stride 1, at least 8 input channels per group):
         // dilation and groups, an asymmetric kernel with padding 0 on one side, and padding beyond (k − 1)·d
         // (no flipped convolution exists: the column path).
