@@ -335,7 +335,7 @@ extension FastGEMM {
         var mr = 0
         let nr = kk_indirect_shape(isa.c, 0, coutg, &mr)
         let panels = (coutg + nr - 1) / nr, perGroup = panels * nr * k
-        let layout = PackedWeightCache.Layout(kind: Int32(bitPattern: isa.c.rawValue), groups: groups,
+        let layout = PackedWeightCache.Layout(kind: Int32(bitPattern: isa.c.rawValue), shape: dims, groups: groups,
                                               count: groups * perGroup)
         return PackedWeightCache.shared.packed(weight, layout: layout) { dst in
             weight.withUnsafeBufferPointer { pw in

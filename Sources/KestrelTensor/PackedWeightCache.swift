@@ -26,13 +26,16 @@ public final class PackedWeightCache: @unchecked Sendable {
 
     /// What a packing depends on besides the weights' values.
     public struct Layout: Hashable, Sendable {
-        /// The packing's kind (for the convolutions: the instruction set, whose tile sets the layout).
+        /// The packing's kind (for the convolutions: the instruction set and the panel width).
         public let kind: Int32
+        /// The shape the values are read as (a reshaped view shares its storage, and so its tag).
+        public let shape: [Int]
         public let groups: Int
         /// Floats in the packed form.
         public let count: Int
-        public init(kind: Int32, groups: Int, count: Int) {
+        public init(kind: Int32, shape: [Int], groups: Int, count: Int) {
             self.kind = kind
+            self.shape = shape
             self.groups = groups
             self.count = count
         }

@@ -10,7 +10,7 @@ import _KestrelTestSupport
     final class Counter: @unchecked Sendable { var packs = 0 }
 
     func ask(_ cache: PackedWeightCache, _ weight: Tensor, _ counter: Counter, kind: Int32 = 0) -> [Float]? {
-        let layout = PackedWeightCache.Layout(kind: kind, groups: 1, count: weight.count)
+        let layout = PackedWeightCache.Layout(kind: kind, shape: weight.shape.dims, groups: 1, count: weight.count)
         let packed = cache.packed(weight, layout: layout) { dst in
             counter.packs += 1
             weight.withUnsafeBufferPointer { src in
@@ -100,6 +100,25 @@ import _KestrelTestSupport
                 }
                 let plain = Convolution.forwardIm2col(x, weight: w, bias: nil, geometry: g)
                 #expect(closeness(first.scalars, plain.scalars.map(Double.init), atol: 1e-4, rtol: 1e-4).ok)
+            }
+        }
+    }
+
+    @Test func aReshapedViewOfTheSameWeightsIsPackedForItsOwnShape() {
+        // [64, 64, 3, 3] and its view as [32, 128, 3, 3] share storage (one tag) and pack into the same number of
+        // floats, but into different panels: each convolution must get its own.
+        let w = Tensor.random([64, 64, 3, 3], seed: 24)
+        let view = w.reshaped([32, 128, 3, 3])
+        let g = ConvGeometry(kernel: 3, stride: 1, padding: 1)
+        let x64 = Tensor.random([1, 64, 6, 6], seed: 25), x128 = Tensor.random([1, 128, 6, 6], seed: 26)
+        Compute.withGEMM(FastGEMM()) {
+            for call in 0..<3 {
+                for (x, weight) in [(x64, w), (x128, view)] {
+                    let y = Convolution.forward(x, weight: weight, bias: nil, geometry: g)
+                    let plain = Convolution.forwardIm2col(x, weight: weight, bias: nil, geometry: g)
+                    #expect(closeness(y.scalars, plain.scalars.map(Double.init), atol: 1e-4, rtol: 1e-4).ok,
+                            "\(weight.shape) call \(call)")
+                }
             }
         }
     }
