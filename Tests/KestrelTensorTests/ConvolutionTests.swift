@@ -58,9 +58,11 @@ struct ConvCase: Sendable, CustomTestStringConvertible {
         ConvCase(n: 3, c: 2, h: 300, w: 300, cout: 8, k: (3, 3), stride: (1, 1), pad: (1, 1), dilation: (1, 1), groups: 1),
     ]
 
-    /// The GEMMs every test runs with: the default FastGEMM (packing straight from the images), OpenBLAS and the
-    /// portable kernel (both through the plain im2col path).
-    static let kernels: [any GEMMKernel] = [FastGEMM(), BLASGEMM(), PortableGEMM()]
+    /// The GEMMs every test runs with: the default FastGEMM (packing straight from the images), FastGEMM held to
+    /// AVX2 + FMA where the CPU has more (the kernels a CPU without AVX-512 runs), OpenBLAS and the portable kernel
+    /// (both through the plain im2col path).
+    static let kernels: [any GEMMKernel] = [FastGEMM()] + (FastGEMM.bestISA == .avx512 ? [FastGEMM(isa: .avx2)!] : [])
+        + [BLASGEMM(), PortableGEMM()]
 }
 
 @Suite struct ConvolutionTests {
