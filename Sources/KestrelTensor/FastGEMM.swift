@@ -149,10 +149,10 @@ extension FastGEMM {
     /// land directly in the NCHW output, image by image.
     ///
     /// Shapes: x `[n, c, h, w]`, weight `[cout, c/groups, kh, kw]`, y `[n, cout, oh, ow]` (written, not read).
-    /// Returns false, writing nothing, when this instance has no micro-kernel (the portable fallback).
     /// `packed`: the weights as ``packedConvolutionWeights(_:groups:)`` returns them, or nil to pack as it goes.
-    /// Returns whether `epilogue` was applied (the indirect kernel applies it as it stores; the GEMM path leaves
-    /// it to the caller).
+    /// Returns whether `epilogue` was applied: true from the indirect kernel (which applies it as it stores),
+    /// false from the GEMM path (the caller applies it) and when this instance has no micro-kernel (the portable
+    /// fallback; nothing is written then, so callers check ``isa`` first).
     func convolutionForward(
         x: UnsafePointer<Float>, n: Int, c: Int, h: Int, w: Int, weight: UnsafePointer<Float>, cout: Int,
         geometry g: ConvGeometry, y: UnsafeMutablePointer<Float>, packed: UnsafePointer<Float>? = nil,
@@ -300,13 +300,13 @@ enum Depthwise {
                         epilogue: UnsafePointer<KKEpilogue>?, geometry g: ConvGeometry, y: UnsafeMutablePointer<Float>) {
         let (oh, ow) = g.outputSize(h: h, w: w)
         let sx = SendablePointer(x), sw = SendablePointer(weight), sy = SendablePointer(y)
-        let sb = epilogue.map { SendablePointer($0) }
+        let se = epilogue.map { SendablePointer($0) }
         Compute.parallelFor(n * c, grain: max(1, 8192 / max(oh * ow, 1))) { range in
             // Planes [lo, hi) of the flattened [n·c]: split at image boundaries.
             var plane = range.lowerBound
             while plane < range.upperBound {
                 let img = plane / c, c0 = plane % c, c1 = min(c, c0 + range.upperBound - plane)
-                let status = kk_depthwise3x3(sx.base + img * c * h * w, h, w, sw.base, sb?.base, sy.base + img * c * oh * ow,
+                let status = kk_depthwise3x3(sx.base + img * c * h * w, h, w, sw.base, se?.base, sy.base + img * c * oh * ow,
                                              g.strideH, g.padH, c0, c1)
                 assert(status == 0, "kk_depthwise3x3 refused a supported geometry")
                 plane += c1 - c0
@@ -324,7 +324,7 @@ extension FastGEMM {
         outChannels >= 8
     }
 
-    /// The weights `[cout, c/groups, kh, kw]` packed for ``indirectConvolution(x:n:c:h:w:weight:cout:geometry:y:isa:packed:)``
+    /// The weights `[cout, c/groups, kh, kw]` packed for ``indirectConvolution(x:n:c:h:w:weight:cout:geometry:y:isa:packed:epilogue:)``
     /// (each group's panels in turn), kept by ``PackedWeightCache`` while they stay unchanged; nil when the
     /// convolution does not take the indirect path or the weights have not been seen before.
     func packedConvolutionWeights(_ weight: Tensor, groups: Int) -> PackedWeightCache.Packed? {
@@ -354,7 +354,7 @@ extension FastGEMM {
     /// Convolution forward by indirect GEMM (`kk_conv_indirect`): the images are zero-padded once, the weights
     /// of each group packed into panels of output channels (or taken packed, `packed`), and each register tile
     /// of positions × channels reads its inputs from the padded images through per-position pointers. Shapes as
-    /// ``convolutionForward(x:n:c:h:w:weight:cout:geometry:y:packed:)``.
+    /// ``convolutionForward(x:n:c:h:w:weight:cout:geometry:y:packed:epilogue:)``.
     func indirectConvolution(
         x: UnsafePointer<Float>, n: Int, c: Int, h: Int, w: Int, weight: UnsafePointer<Float>, cout: Int,
         geometry g: ConvGeometry, y: UnsafeMutablePointer<Float>, isa: ISA, packed: UnsafePointer<Float>? = nil,
