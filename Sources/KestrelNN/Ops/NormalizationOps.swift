@@ -46,20 +46,25 @@ public func batchNormTraining(_ x: Variable, gamma: Variable, beta: Variable, ep
     let mean = Array(moments[0..<c]), variance = Array(moments[c..<(2 * c)]), invStd = Array(moments[(2 * c)...])
     let (gv, bv) = (gamma.value.scalars, beta.value.scalars)
     let (meanC, invC) = (mean, invStd)
-    let xhat = Tensor.byPlanes(xv.shape, planes: n * c, planeSize: l) { plane, out in
-        let ch = plane % c
-        xv.withUnsafeBufferPointer { px in
-            let src = px.baseAddress! + plane * l
-            for i in 0..<l { out[i] = (src[i] - meanC[ch]) * invC[ch] }
+    // x̂ (kept for the backward) and y in one pass over x: each y[i] is computed from the x̂[i] just stored.
+    var xhatOut: Tensor?
+    let y = Tensor(shape: xv.shape, unsafeUninitialized: { py in
+        let yOut = SendablePointer(py.baseAddress!)
+        xhatOut = Tensor.byPlanes(xv.shape, planes: n * c, planeSize: l) { plane, out in
+            let ch = plane % c
+            let (mu, inv, gamma, beta) = (meanC[ch], invC[ch], gv[ch], bv[ch])
+            let yp = yOut.base + plane * l
+            xv.withUnsafeBufferPointer { px in
+                let src = px.baseAddress! + plane * l
+                for i in 0..<l {
+                    let h = (src[i] - mu) * inv
+                    out[i] = h
+                    yp[i] = gamma * h + beta
+                }
+            }
         }
-    }
-    let y = Tensor.byPlanes(xv.shape, planes: n * c, planeSize: l) { plane, out in
-        let ch = plane % c
-        xhat.withUnsafeBufferPointer { ph in
-            let src = ph.baseAddress! + plane * l
-            for i in 0..<l { out[i] = gv[ch] * src[i] + bv[ch] }
-        }
-    }
+    })
+    let xhat = xhatOut!
     let stats = BatchStatistics(mean: Tensor(shape: [c], scalars: mean), variance: Tensor(shape: [c], scalars: variance),
                                 count: m)
     let out = record("batch_norm", [x, gamma, beta], y) { gy, needs in
