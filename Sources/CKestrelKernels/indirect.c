@@ -285,53 +285,44 @@ int kk_conv_indirect(const KKIndirectConv *cv, KKISA isa, long pos0, long pos1, 
     for (long t = 0; t < tiles; t++) memset(sums[t] + mr * nr, 0, (size_t)(IC_TILE - mr * nr) * sizeof(float));
   const float *tileRows[IC_FEW_TILES][16];
   const long oEnd = ic_min(out1, cv->cout), panelsHere = (oEnd - out0 + nr - 1) / nr;
-  if (!stretched && (cv->packed || cv->panelCapacity >= panelsHere * nr * k)) {
-    // Blocks of output rows whose input rows (channels × rows × wp floats) fit in 256 KiB, every panel in turn.
-    const float *weights = cv->packed ? cv->packed + out0 * k : panel;
-    if (!cv->packed)
-      for (long o0 = out0; o0 < oEnd; o0 += nr)
-        kk_pack_conv_weights(cv->weights + o0 * k, ic_min(nr, cv->cout - o0), k, nr, 0, 1, panel + (o0 - out0) * k);
+  // With every panel at hand (packed, or all of them fitting in `panel`), positions go in blocks of output rows
+  // whose input rows (channels × rows × wp floats) fit in 256 KiB, each block past every panel: large images
+  // are read once, not once per panel. Otherwise one block of all positions, each panel packed in turn and
+  // swept past them while it is hot in L2.
+  const int allPanels = cv->packed || cv->panelCapacity >= panelsHere * nr * k;
+  long block = pos1 - pos0;
+  if (allPanels && !stretched) {
     const long rowsIn = 65536 / ic_max(1, cv->channels * cv->wp);
     const long outRows = ic_max(1, (rowsIn - (cv->kh - 1) * cv->dh) / cv->sh);
-    const long block = ic_max(mr, (outRows * cv->ow + mr - 1) / mr * mr);
-    for (long b0 = pos0; b0 < pos1; b0 += block) {
-      const long b1 = ic_min(pos1, b0 + block);
-      for (long o0 = out0; o0 < oEnd; o0 += nr) {
-        const float *wpanel = weights + (o0 - out0) * k;
-        const long channels = ic_min(nr, oEnd - o0);
-        for (long t0 = b0; t0 < b1; t0 += mr) {
-          ic_tile_rows(cv, t0, b1, mr, l, rows);
-          if (isa == KK_ISA_AVX512) ic_kernel_avx512(k, rows, offsets, wpanel, tile, mr, nr, 0, NULL);
-          else ic_kernel_avx2(k, rows, offsets, wpanel, tile);
-          ic_store_tile(cv, tile, t0, b1, mr, nr, l, o0, channels, isa);
-        }
-      }
-    }
-    return 0;
+    block = ic_max(mr, (outRows * cv->ow + mr - 1) / mr * mr);
   }
-  for (long o0 = out0; o0 < oEnd; o0 += nr) {
-    // Pack this panel of weights (unless they come packed), then sweep every position tile past it while it
-    // is hot in L2.
-    const float *wpanel = cv->packed ? cv->packed + o0 * k : panel;
-    if (!cv->packed) kk_pack_conv_weights(cv->weights + o0 * k, ic_min(nr, cv->cout - o0), k, nr, 0, 1, panel);
-    const long channels = ic_min(nr, ic_min(out1, cv->cout) - o0);
-    if (stretched) {
-      for (long t = 0; t < tiles; t++) ic_tile_rows(cv, pos0 + t * mr, pos1, mr, l, tileRows[t]);
-      for (long p0 = 0; p0 < k; p0 += IC_STRETCH) {
-        const long kc = ic_min(IC_STRETCH, k - p0);
-        const float *next = p0 + IC_STRETCH < k ? wpanel + (p0 + IC_STRETCH) * nr : NULL;
-        for (long t = 0; t < tiles; t++)
-          ic_kernel_avx512(kc, tileRows[t], offsets + p0, wpanel + p0 * nr, sums[t], mr, nr, p0 > 0,
-                           t == 0 ? next : NULL);
+  if (allPanels && !cv->packed)
+    for (long o0 = out0; o0 < oEnd; o0 += nr)
+      kk_pack_conv_weights(cv->weights + o0 * k, ic_min(nr, cv->cout - o0), k, nr, 0, 1, panel + (o0 - out0) * k);
+  for (long b0 = pos0; b0 < pos1; b0 += block) {
+    const long b1 = ic_min(pos1, b0 + block);
+    for (long o0 = out0; o0 < oEnd; o0 += nr) {
+      const float *wpanel = cv->packed ? cv->packed + o0 * k : allPanels ? panel + (o0 - out0) * k : panel;
+      if (!allPanels) kk_pack_conv_weights(cv->weights + o0 * k, ic_min(nr, cv->cout - o0), k, nr, 0, 1, panel);
+      const long channels = ic_min(nr, oEnd - o0);
+      if (stretched) {
+        for (long t = 0; t < tiles; t++) ic_tile_rows(cv, pos0 + t * mr, pos1, mr, l, tileRows[t]);
+        for (long p0 = 0; p0 < k; p0 += IC_STRETCH) {
+          const long kc = ic_min(IC_STRETCH, k - p0);
+          const float *next = p0 + IC_STRETCH < k ? wpanel + (p0 + IC_STRETCH) * nr : NULL;
+          for (long t = 0; t < tiles; t++)
+            ic_kernel_avx512(kc, tileRows[t], offsets + p0, wpanel + p0 * nr, sums[t], mr, nr, p0 > 0,
+                             t == 0 ? next : NULL);
+        }
+        for (long t = 0; t < tiles; t++) ic_store_tile(cv, sums[t], pos0 + t * mr, pos1, mr, nr, l, o0, channels, isa);
+        continue;
       }
-      for (long t = 0; t < tiles; t++) ic_store_tile(cv, sums[t], pos0 + t * mr, pos1, mr, nr, l, o0, channels, isa);
-      continue;
-    }
-    for (long t0 = pos0; t0 < pos1; t0 += mr) {
-      ic_tile_rows(cv, t0, pos1, mr, l, rows);
-      if (isa == KK_ISA_AVX512) ic_kernel_avx512(k, rows, offsets, wpanel, tile, mr, nr, 0, NULL);
-      else ic_kernel_avx2(k, rows, offsets, wpanel, tile);
-      ic_store_tile(cv, tile, t0, pos1, mr, nr, l, o0, channels, isa);
+      for (long t0 = b0; t0 < b1; t0 += mr) {
+        ic_tile_rows(cv, t0, b1, mr, l, rows);
+        if (isa == KK_ISA_AVX512) ic_kernel_avx512(k, rows, offsets, wpanel, tile, mr, nr, 0, NULL);
+        else ic_kernel_avx2(k, rows, offsets, wpanel, tile);
+        ic_store_tile(cv, tile, t0, b1, mr, nr, l, o0, channels, isa);
+      }
     }
   }
   return 0;
