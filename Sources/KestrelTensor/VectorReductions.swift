@@ -39,24 +39,6 @@ public enum VectorReductions {
         return s
     }
 
-    /// Σ a[i]·b[i].
-    @inlinable
-    public static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count n: Int) -> Float {
-        var d0 = SIMD16<Float>(), d1 = SIMD16<Float>()
-        let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
-        var i = 0
-        while i + 32 <= n {
-            d0 += ra.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
-                * rb.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
-            d1 += ra.loadUnaligned(fromByteOffset: (i + 16) * 4, as: SIMD16<Float>.self)
-                * rb.loadUnaligned(fromByteOffset: (i + 16) * 4, as: SIMD16<Float>.self)
-            i += 32
-        }
-        var d = (d0 + d1).sum()
-        while i < n { d += a[i] * b[i]; i += 1 }
-        return d
-    }
-
     /// (Σ a[i], Σ a[i]·b[i]).
     @inlinable
     public static func sumAndDot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count n: Int) -> (sum: Float, dot: Float) {

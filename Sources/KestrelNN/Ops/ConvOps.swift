@@ -80,7 +80,9 @@ func fewRowsTimesTransposed(_ x: Tensor, _ w: Tensor) -> Tensor {
                 let ys = SendablePointer(py.baseAddress!)
                 Compute.parallelFor(n, grain: Swift.max(1, 65536 / Swift.max(k, 1))) { r in
                     for o in r {
-                        for i in 0..<m { ys[i * n + o] = VectorReductions.dot(xs.base + i * k, ws.base + o * k, count: k) }
+                        for i in 0..<m {
+                            ys[i * n + o] = VectorReductions.sumAndDot(ws.base + o * k, xs.base + i * k, count: k).dot
+                        }
                     }
                 }
             }
