@@ -75,24 +75,12 @@ public struct ConvEpilogue: Sendable {
         func apply(to y: inout Tensor) {
             guard !isIdentity else { return }
             let (n, c, l) = (y.shape[0], y.shape[1], y.count / max(y.shape[0] * y.shape[1], 1))
-            let act = kkActivation
-            withKKEpilogue { ep in
-                let e = ep!
+            withKKEpilogue(groupOffset: 0) { ep in
+                let e = SendablePointer(ep!)
                 y.withUnsafeMutableBufferPointer { py in
                     let base = SendablePointer(py.baseAddress!)
-                    let scale = e.scale.map { SendablePointer($0) }, shift = e.shift.map { SendablePointer($0) }
                     Compute.parallelFor(n * c, grain: max(1, 16384 / max(l, 1))) { r in
-                        for plane in r {
-                            let o = plane % c
-                            let s = scale?[o] ?? 1, t = shift?[o] ?? 0
-                            let p = base.base + plane * l
-                            for i in 0..<l {
-                                var v = p[i] * s + t
-                                if act != KK_ACT_NONE { v = v > 0 ? v : 0 }
-                                if act == KK_ACT_RELU6 { v = v < 6 ? v : 6 }
-                                p[i] = v
-                            }
-                        }
+                        kk_epilogue_planes(e.base, base.base, r.lowerBound, r.upperBound, l, c)
                     }
                 }
             }
