@@ -122,12 +122,9 @@ func fusedConv(_ x: Variable, _ conv: Conv2D, _ bn: BatchNorm2D?, _ activation: 
     }
     var epilogue = ConvEpilogue(activation: fusedActivation)
     if let bn {
-        // The batch norm's affine map, as batchNormInference computes it.
-        let rm = bn.runningMean.value.scalars, rv = bn.runningVar.value.scalars
-        let (gv, bv) = (bn.weight.value.scalars, bn.bias.value.scalars)
-        let scale = (0..<rv.count).map { gv[$0] * (1 / (rv[$0] + bn.eps).squareRoot()) }
-        epilogue.scale = scale
-        epilogue.shift = (0..<rv.count).map { bv[$0] - rm[$0] * scale[$0] }
+        (epilogue.scale, epilogue.shift) = batchNormAffine(gamma: bn.weight.value, beta: bn.bias.value,
+                                                           runningMean: bn.runningMean.value,
+                                                           runningVariance: bn.runningVar.value, eps: bn.eps)
     }
     let y = Convolution.forward(x.value, weight: conv.weight.value, bias: conv.bias?.value, geometry: conv.geometry,
                                 epilogue: epilogue)

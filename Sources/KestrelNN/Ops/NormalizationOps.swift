@@ -109,6 +109,15 @@ public func batchNormTraining(_ x: Variable, gamma: Variable, beta: Variable, ep
     return (out, stats)
 }
 
+/// Evaluation-mode batch norm as the per-channel map `y = scale·x + shift`: `scale = γ/√(running var + eps)`,
+/// `shift = β − running mean·scale` (all `[C]`).
+func batchNormAffine(gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVariance: Tensor,
+                     eps: Float) -> (scale: [Float], shift: [Float]) {
+    let rm = runningMean.scalars, rv = runningVariance.scalars, gv = gamma.scalars, bv = beta.scalars
+    let scale = (0..<rv.count).map { gv[$0] * (1 / (rv[$0] + eps).squareRoot()) }
+    return (scale, (0..<rv.count).map { bv[$0] - rm[$0] * scale[$0] })
+}
+
 /// Batch normalisation in evaluation mode: `y = γ·(x − running mean)/√(running var + eps) + β`; the running
 /// statistics are constants (no gradient).
 public func batchNormInference(_ x: Variable, gamma: Variable, beta: Variable, runningMean: Tensor,
@@ -116,11 +125,9 @@ public func batchNormInference(_ x: Variable, gamma: Variable, beta: Variable, r
     let xv = x.value
     let (n, c) = (xv.shape[0], xv.shape[1])
     let l = xv.count / Swift.max(n * c, 1)
-    let rm = runningMean.scalars, rv = runningVariance.scalars
-    let inv = rv.map { 1 / ($0 + eps).squareRoot() }
-    let (gv, bv) = (gamma.value.scalars, beta.value.scalars)
-    let scale = (0..<c).map { gv[$0] * inv[$0] }
-    let shift = (0..<c).map { bv[$0] - rm[$0] * scale[$0] }
+    let (scale, shift) = batchNormAffine(gamma: gamma.value, beta: beta.value, runningMean: runningMean,
+                                         runningVariance: runningVariance, eps: eps)
+    let rm = runningMean.scalars, inv = runningVariance.scalars.map { 1 / ($0 + eps).squareRoot() }  // for dγ
     let y = Tensor.byPlanes(xv.shape, planes: n * c, planeSize: l) { plane, out in
         let ch = plane % c
         xv.withUnsafeBufferPointer { px in
