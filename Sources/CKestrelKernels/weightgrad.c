@@ -1,113 +1,156 @@
-// The weight gradient of 3×3, stride-1, undilated convolutions by a direct kernel (AVX-512):
-//   dW[o, c, ki, kj] = Σ_images Σ_(y, x) dy[o, y, x] · xpad[c, y + ki, x + kj].
-// The register tile is 16 output channels (one vector) × the 27 taps of 3 input channels (27 accumulators). Each
-// output position loads dy's 16 channels there (dy is first made position-major) and broadcasts the 27 input
-// values straight from the zero-padded image — three rows per channel, the kj taps at fixed offsets 0, 1, 2 —
-// so neither operand is repacked per tap, and narrow layers (16–64 channels), where a GEMM over an im2col matrix
-// spends its time packing, run near the FMA peak. Positions are summed in order, in FMA chains of about 512
-// (whole output rows) added to the totals in order; threads split tiles, never positions, so results do not
-// depend on the thread count.
+// The weight gradient of a convolution (one group) as correlations on a grid (AVX-512):
+//   dW[o, t] = Σ_images Σ_q dy[o, q] · x[offset(t) + q].
+// The caller lays both operands out so that every tap t of the kernel is a constant shift of the other: dy on a
+// grid of output positions whose rows are as wide as the input's (the columns past the output zero), and the
+// input zero-padded and, for stride s, split into s×s phase planes (kk_phase_planes), so tap (c, ki, kj) reads
+// phase plane (c, ki·d mod s, kj·d mod s) shifted by (ki·d / s) rows and kj·d / s columns. The sum is then
+// vectorised over positions: the register tile is 4 output channels × 6 taps (24 accumulators), and each step
+// loads 16 positions of the 4 dy rows and of the 6 shifted input rows (10 loads, 24 FMAs, no broadcasts), where
+// the GEMM over an im2col matrix spends narrow layers' time packing and a broadcast kernel is capped by its
+// broadcasts. Each lane sums its positions in order in chains of at most 32 steps (512 positions), which are
+// added to the totals in order; the 16 lanes are added at the end. Threads split tiles, never positions, so
+// results do not depend on the thread count.
 #include <string.h>
 
 #include "kestrel_kernels.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
-#include "transpose.h"
 #define WG_X86 1
 #endif
 
-long kk_weight_grad3x3_tiles(long cout, long channels) { return (cout + 15) / 16 * ((channels + 2) / 3); }
+#define WG_OUT 4
+#define WG_TAPS 6
+/// Vector steps (of 16 positions) per accumulator chain before it is added to the totals.
+#define WG_CHAIN 32
 
-#ifdef WG_X86
-__attribute__((target("avx2"))) static void wg_position_major_avx2(const float *dy, long cout, long l, long ld, float *out) {
-  const long o8 = cout / 8 * 8, p8 = l / 8 * 8;
-  for (long p = 0; p < p8; p += 8)
-    for (long o = 0; o < o8; o += 8) kk_transpose8x8(dy + o * l + p, l, out + p * ld + o, ld);
-  for (long p = 0; p < l; p++) {
-    long o = p < p8 ? o8 : 0;
-    for (; o < cout; o++) out[p * ld + o] = dy[o * l + p];
-    for (; o < ld; o++) out[p * ld + o] = 0;
-  }
-}
-#endif
-
-void kk_position_major(const float *dy, long images, long cout, long l, long ld, float *out) {
-  for (long img = 0; img < images; img++) {
-    const float *s = dy + img * cout * l;
-    float *d = out + img * l * ld;
-#ifdef WG_X86
-    if (__builtin_cpu_supports("avx2")) {
-      wg_position_major_avx2(s, cout, l, ld, d);
-      continue;
-    }
-#endif
-    for (long p = 0; p < l; p++) {
-      long o = 0;
-      for (; o < cout; o++) d[p * ld + o] = s[o * l + p];
-      for (; o < ld; o++) d[p * ld + o] = 0;
-    }
-  }
+long kk_weight_grad_grid_tiles(long cout, long taps) {
+  return (cout + WG_OUT - 1) / WG_OUT * ((taps + WG_TAPS - 1) / WG_TAPS);
 }
 
-#ifdef WG_X86
-/// One tile: output channels [o0, o0 + 16) × input channels [c0, c0 + cg), cg = 1, 2 or 3 (a constant after
-/// inlining, so the tap loops unroll and the accumulators live in registers).
-__attribute__((target("avx512f"), always_inline)) static inline void wg_tile(const KKWeightGrad3x3 *g, long o0, long c0,
-                                                                            const int cg) {
-  const long l = g->oh * g->ow, plane = g->hp * g->wp, ld = g->ldDyT;
-  float total[27][16] __attribute__((aligned(64)));
-  memset(total, 0, sizeof(total));
-  __m512 acc[27];
-  for (int k = 0; k < 27; k++) acc[k] = _mm512_setzero_ps();
-  long pending = 0;  // positions summed in the registers since they were last added to `total`
-  for (long img = 0; img < g->images; img++) {
-    const float *dyImage = g->dyT + img * l * ld + o0;
-    const float *xImage = g->xpad + img * g->xpadImageStride + c0 * plane;
-    for (long y = 0; y < g->oh; y++) {
-      const float *r[9];
-      for (int c = 0; c < cg; c++)
-        for (int ki = 0; ki < 3; ki++) r[c * 3 + ki] = xImage + c * plane + (y + ki) * g->wp;
-      const float *d = dyImage + y * g->ow * ld;
-      for (long x = 0; x < g->ow; x++) {
-        const __m512 a = _mm512_loadu_ps(d + x * ld);
-        for (int k = 0; k < cg * 3; k++) {
-          acc[k * 3 + 0] = _mm512_fmadd_ps(a, _mm512_set1_ps(r[k][x]), acc[k * 3 + 0]);
-          acc[k * 3 + 1] = _mm512_fmadd_ps(a, _mm512_set1_ps(r[k][x + 1]), acc[k * 3 + 1]);
-          acc[k * 3 + 2] = _mm512_fmadd_ps(a, _mm512_set1_ps(r[k][x + 2]), acc[k * 3 + 2]);
+/// dst[0 ..< n] = src[0 ..< n]: rows of a few dozen floats, where a call to memcpy costs more than the copy.
+__attribute__((no_builtin("memcpy"))) static inline void wg_copy(float *restrict dst, const float *restrict src, long n) {
+  for (long j = 0; j < n; j++) dst[j] = src[j];
+}
+
+__attribute__((no_builtin("memset"))) static inline void wg_zero(float *dst, long n) {
+  for (long j = 0; j < n; j++) dst[j] = 0;
+}
+
+void kk_phase_planes(const float *x, long planes, long height, long width, long padH, long padW, long stride,
+                     long hq, long wq, float *out) {
+  const long phasePlane = hq * wq;
+  for (long p = 0; p < planes; p++) {
+    const float *s = x + p * height * width;
+    for (long ph = 0; ph < stride; ph++)
+      for (long pw = 0; pw < stride; pw++) {
+        float *d = out + ((p * stride + ph) * stride + pw) * phasePlane;
+        for (long i = 0; i < hq; i++) {
+          float *row = d + i * wq;
+          const long r = i * stride + ph - padH;  // the source row, in unpadded coordinates
+          if (r < 0 || r >= height) {
+            wg_zero(row, wq);
+            continue;
+          }
+          const float *src = s + r * width;
+          if (stride == 1) {
+            // Columns j − padW: zeros, then the row, then zeros.
+            const long lo = padW < wq ? padW : wq, hi = padW + width < wq ? padW + width : wq;
+            wg_zero(row, lo);
+            if (hi > lo) wg_copy(row + lo, src + (lo - padW), hi - lo);
+            if (wq > hi) wg_zero(row + hi, wq - hi);
+          } else {
+            for (long j = 0; j < wq; j++) {
+              const long col = j * stride + pw - padW;
+              row[j] = col >= 0 && col < width ? src[col] : 0;
+            }
+          }
         }
       }
-      // Chains of at most ~512 positions (then added to the totals), as the GEMM's depth blocks: one chain over a
-      // whole 300×300 image lost three digits to rounding.
-      pending += g->ow;
-      if (pending >= 512 || (img == g->images - 1 && y == g->oh - 1)) {
-        for (int k = 0; k < cg * 9; k++) {
-          _mm512_store_ps(total[k], _mm512_add_ps(_mm512_load_ps(total[k]), acc[k]));
-          acc[k] = _mm512_setzero_ps();
-        }
+  }
+}
+
+void kk_grid_rows(const float *dy, long planes, long oh, long ow, long wq, float *out) {
+  for (long p = 0; p < planes; p++)
+    for (long y = 0; y < oh; y++) {
+      float *row = out + (p * oh + y) * wq;
+      wg_copy(row, dy + (p * oh + y) * ow, ow);
+      wg_zero(row + ow, wq - ow);
+    }
+}
+
+#ifdef WG_X86
+// The 24 accumulators as named variables (a[o][t] arrays were kept in memory by the compiler).
+#define WG_ROW(M, o) M(o, 0) M(o, 1) M(o, 2) M(o, 3) M(o, 4) M(o, 5)
+#define WG_ALL(M) WG_ROW(M, 0) WG_ROW(M, 1) WG_ROW(M, 2) WG_ROW(M, 3)
+#define WG_DECLARE(o, t) __m512 a##o##t = _mm512_setzero_ps();
+#define WG_FMA(o, t) a##o##t = _mm512_fmadd_ps(d##o, x##t, a##o##t);
+#define WG_FLUSH(o, t)                                                                                          \
+  _mm512_store_ps(total[o][t], _mm512_add_ps(_mm512_load_ps(total[o][t]), a##o##t));                           \
+  a##o##t = _mm512_setzero_ps();
+#define WG_STEP(LOAD)                                                                                           \
+  do {                                                                                                          \
+    const __m512 d0 = LOAD(dp0 + p), d1 = LOAD(dp1 + p), d2 = LOAD(dp2 + p), d3 = LOAD(dp3 + p);              \
+    const __m512 x0 = LOAD(xp0 + p), x1 = LOAD(xp1 + p), x2 = LOAD(xp2 + p);                                   \
+    const __m512 x3 = LOAD(xp3 + p), x4 = LOAD(xp4 + p), x5 = LOAD(xp5 + p);                                   \
+    WG_ALL(WG_FMA)                                                                                              \
+  } while (0)
+#define WG_FULL(ptr) _mm512_loadu_ps(ptr)
+#define WG_TAIL(ptr) _mm512_maskz_loadu_ps(tail, ptr)
+
+/// One tile: output channels o0 ..< o0 + 4 × taps t0 ..< t0 + 6. Rows past cout and taps past ntaps repeat the
+/// last one; their sums are not written.
+__attribute__((target("avx512f"))) static void wg_tile(const KKWeightGradGrid *g, long o0, long t0) {
+  const long q = g->positions, full = q / 16;
+  const __mmask16 tail = (__mmask16)((1u << (q % 16)) - 1);
+  float total[WG_OUT][WG_TAPS][16] __attribute__((aligned(64)));
+  memset(total, 0, sizeof(total));
+  long row[WG_OUT], tap[WG_TAPS];
+  for (int o = 0; o < WG_OUT; o++) row[o] = (o0 + o < g->cout ? o0 + o : g->cout - 1) * q;
+  for (int t = 0; t < WG_TAPS; t++) tap[t] = g->taps[t0 + t < g->ntaps ? t0 + t : g->ntaps - 1];
+  WG_ALL(WG_DECLARE)
+  long pending = 0;  // vector steps summed in the registers since they were last added to `total`
+  for (long img = 0; img < g->images; img++) {
+    const float *dyImage = g->dy + img * g->dyImageStride, *xImage = g->x + img * g->xImageStride;
+    const float *dp0 = dyImage + row[0], *dp1 = dyImage + row[1], *dp2 = dyImage + row[2], *dp3 = dyImage + row[3];
+    const float *xp0 = xImage + tap[0], *xp1 = xImage + tap[1], *xp2 = xImage + tap[2];
+    const float *xp3 = xImage + tap[3], *xp4 = xImage + tap[4], *xp5 = xImage + tap[5];
+    for (long v = 0; v < full;) {
+      const long run = full - v < WG_CHAIN - pending ? full - v : WG_CHAIN - pending;
+      for (long p = v * 16, end = (v + run) * 16; p < end; p += 16) WG_STEP(WG_FULL);
+      v += run;
+      if ((pending += run) == WG_CHAIN) {
+        WG_ALL(WG_FLUSH)
+        pending = 0;
+      }
+    }
+    if (tail) {
+      const long p = full * 16;
+      WG_STEP(WG_TAIL);
+      if (++pending == WG_CHAIN) {
+        WG_ALL(WG_FLUSH)
         pending = 0;
       }
     }
   }
-  const long valid = g->cout - o0 < 16 ? g->cout - o0 : 16, k9 = g->channels * 9;
-  for (long lane = 0; lane < valid; lane++) {
-    float *row = g->dw + (o0 + lane) * k9 + c0 * 9;
-    for (int k = 0; k < cg * 9; k++) row[k] = g->accumulate ? row[k] + total[k][lane] : total[k][lane];
+  WG_ALL(WG_FLUSH)
+  const long outs = g->cout - o0 < WG_OUT ? g->cout - o0 : WG_OUT, taps = g->ntaps - t0 < WG_TAPS ? g->ntaps - t0 : WG_TAPS;
+  for (long o = 0; o < outs; o++) {
+    float *dst = g->dw + (o0 + o) * g->ntaps + t0;
+    for (long t = 0; t < taps; t++) {
+      const float sum = _mm512_reduce_add_ps(_mm512_load_ps(total[o][t]));
+      dst[t] = g->accumulate ? dst[t] + sum : sum;
+    }
   }
 }
 
-__attribute__((target("avx512f"))) static void wg_tiles_avx512(const KKWeightGrad3x3 *g, long tile0, long tile1) {
-  const long groups = (g->channels + 2) / 3;
-  for (long t = tile0; t < tile1; t++) {
-    const long o0 = t / groups * 16, c0 = t % groups * 3, cg = g->channels - c0 < 3 ? g->channels - c0 : 3;
-    if (cg == 3) wg_tile(g, o0, c0, 3);
-    else if (cg == 2) wg_tile(g, o0, c0, 2);
-    else wg_tile(g, o0, c0, 1);
-  }
+__attribute__((target("avx512f"))) static void wg_tiles_avx512(const KKWeightGradGrid *g, long tile0, long tile1) {
+  const long groups = (g->ntaps + WG_TAPS - 1) / WG_TAPS;
+  for (long tile = tile0; tile < tile1; tile++) wg_tile(g, tile / groups * WG_OUT, tile % groups * WG_TAPS);
 }
 #endif
 
-int kk_weight_grad3x3(const KKWeightGrad3x3 *g, KKISA isa, long tile0, long tile1) {
+int kk_weight_grad_grid(const KKWeightGradGrid *g, KKISA isa, long tile0, long tile1) {
 #ifdef WG_X86
   if (isa == KK_ISA_AVX512 && kk_cpu_isa() == KK_ISA_AVX512) {
     wg_tiles_avx512(g, tile0, tile1);

@@ -196,8 +196,8 @@ extension FastGEMM {
         geometry g: ConvGeometry, dw: UnsafeMutablePointer<Float>
     ) -> Bool {
         guard let isa else { return false }
-        if isa == .avx512, FastGEMM.hasDirectWeightGradient(g), cout <= 128 {
-            directWeightGradient3x3(x: x, n: n, c: c, h: h, w: w, dy: dy, cout: cout, geometry: g, dw: dw)
+        if isa == .avx512, FastGEMM.hasGridWeightGradient(g), cout <= 128 {
+            gridWeightGradient(x: x, n: n, c: c, h: h, w: w, dy: dy, cout: cout, geometry: g, dw: dw)
             return true
         }
         let (oh, ow) = g.outputSize(h: h, w: w)
@@ -228,61 +228,98 @@ extension FastGEMM {
     /// Budget of the gathered dY block, in floats (8 MiB).
     static let gradientBlockFloats = 1 << 21
 
-    /// Budget of one block of the direct weight gradient (padded images + position-major dY), in floats (2 MiB):
-    /// every tile streams the block's dY, so it should stay in the L2 cache across the tiles.
-    static let directGradientBlockFloats = 1 << 19
+    /// Budget of one block of the grid weight gradient (input phase planes + dY on the grid), in floats (512 KiB):
+    /// the thread that prepares a block runs every tile of its share past it, so it should stay in that core's L2.
+    static let gridGradientBlockFloats = 1 << 17
 
-    /// Whether `kk_weight_grad3x3` computes this geometry's weight gradient (with AVX-512): 3×3, stride 1, no
-    /// dilation, one group. It is used up to 128 output channels: measured (`kestrel bench conv --directions dw
-    /// --shapes …`), it runs 16–64-channel layers at ~100–125 GFLOP/s where the packed GEMM managed 55–65, ties
-    /// at 128 channels, and loses at 256 (every tile re-reads the block's dY).
-    static func hasDirectWeightGradient(_ g: ConvGeometry) -> Bool {
-        g.groups == 1 && g.kernelH == 3 && g.kernelW == 3 && g.strideH == 1 && g.strideW == 1 && g.dilationH == 1
-            && g.dilationW == 1
+    /// Chunks of images the grid weight gradient sums separately (at most; never more than the images), then adds
+    /// in order: a split that depends on the batch alone, so the bits do not depend on the thread count.
+    static let gridGradientChunks = 8
+
+    /// Whether `kk_weight_grad_grid` computes this geometry's weight gradient (with AVX-512): one group, the same
+    /// stride (1 to 4) on both axes, any kernel size but 1×1 at stride 1 (a plain GEMM), padding and dilation.
+    /// It is used up to 128 output channels (`kestrel bench conv --directions dw --shapes …`).
+    static func hasGridWeightGradient(_ g: ConvGeometry) -> Bool {
+        g.groups == 1 && g.strideH == g.strideW && g.strideH <= 4 && !g.isPointwise
     }
 
-    /// The weight gradient of a 3×3 stride-1 convolution by `kk_weight_grad3x3`: per block of images (the padded
-    /// images and the position-major dY within ``gradientBlockFloats``), the images are zero-padded and dY
-    /// transposed, then the tiles (16 output × 3 input channels) are split across the threads.
-    func directWeightGradient3x3(
+    /// The weight gradient by `kk_weight_grad_grid`. The batch is cut into at most ``gridGradientChunks`` chunks
+    /// of images, each summed into its own partial dW (then added in chunk order). A chunk is taken in blocks of
+    /// images (within ``gridGradientBlockFloats``): the block's images are zero-padded and split into
+    /// stride × stride phase planes and its dY is laid on the phase planes' grid (rows `wq` wide, zeros past the
+    /// outputs), so that every tap (c, ki, kj) is a constant shift; then the tiles (4 output channels × 6 taps)
+    /// run past the block. Threads take whole chunks, so each prepares the blocks it reads, in its own cache;
+    /// with fewer chunks than threads, a chunk's tiles are split among several (each preparing the same blocks).
+    func gridWeightGradient(
         x: UnsafePointer<Float>, n: Int, c: Int, h: Int, w: Int, dy: UnsafePointer<Float>, cout: Int,
         geometry g: ConvGeometry, dw: UnsafeMutablePointer<Float>
     ) {
         let (oh, ow) = g.outputSize(h: h, w: w)
-        let hp = h + 2 * g.padH, wp = w + 2 * g.padW
-        let l = oh * ow, ld = (cout + 15) / 16 * 16
-        let perImage = c * hp * wp + l * ld
-        let block = min(n, max(1, FastGEMM.directGradientBlockFloats / max(1, perImage)))
-        let tiles = kk_weight_grad3x3_tiles(cout, c)
-        Workspace.shared.withBuffer(count: block * perImage) { buffer in
-            let xpad = SendablePointer(buffer), dyT = SendablePointer(buffer + block * c * hp * wp)
-            let sx = SendablePointer(x), sdy = SendablePointer(dy)
-            for n0 in stride(from: 0, to: n, by: block) {
-                let b = min(block, n - n0)
-                Compute.parallelFor(b) { r in
-                    for i in r {
-                        kk_pad_planes(sx.base + (n0 + i) * c * h * w, c, h, w, g.padH, g.padW, xpad.base + i * c * hp * wp)
-                        kk_position_major(sdy.base + (n0 + i) * cout * l, 1, cout, l, ld, dyT.base + i * l * ld)
+        let s = g.strideH
+        let reachH = (g.kernelH - 1) * g.dilationH, reachW = (g.kernelW - 1) * g.dilationW
+        let hq = oh + reachH / s, wq = ow + reachW / s
+        let phasePlane = hq * wq, positions = oh * wq
+        let xImage = c * s * s * phasePlane, dyImage = cout * positions
+        let kk = g.kernelH * g.kernelW, ntaps = c * kk, dwCount = cout * ntaps
+        var taps = [Int](repeating: 0, count: ntaps)
+        for ci in 0..<c {
+            for ki in 0..<g.kernelH {
+                for kj in 0..<g.kernelW {
+                    let (rh, rw) = (ki * g.dilationH, kj * g.dilationW)
+                    taps[ci * kk + ki * g.kernelW + kj] =
+                        ((ci * s + rh % s) * s + rw % s) * phasePlane + rh / s * wq + rw / s
+                }
+            }
+        }
+        let tiles = kk_weight_grad_grid_tiles(cout, ntaps)
+        let block = min(n, max(1, FastGEMM.gridGradientBlockFloats / (xImage + dyImage)))
+        let chunkSize = (n + FastGEMM.gridGradientChunks - 1) / FastGEMM.gridGradientChunks
+        let chunks = (n + chunkSize - 1) / chunkSize
+        let parts = max(1, (Compute.threads + chunks - 1) / chunks)
+        // The last tap of the last position reads reachW / s floats past the last phase plane: zeros.
+        let slack = reachW / s + 16
+        let scratch = block * (xImage + dyImage) + slack
+        let partialCount = chunks > 1 ? chunks * dwCount : 0
+        Workspace.shared.withBuffer(count: chunks * parts * scratch + partialCount) { buffer in
+            let sbuf = SendablePointer(buffer), partials = SendablePointer(buffer + chunks * parts * scratch)
+            let sx = SendablePointer(x), sdy = SendablePointer(dy), sdw = SendablePointer(dw)
+            taps.withUnsafeBufferPointer { tapOffsets in
+                let tapBase = SendablePointer(UnsafeMutablePointer(mutating: tapOffsets.baseAddress!))
+                Compute.parallelFor(chunks * parts) { items in
+                    for item in items {
+                        let (chunk, part) = (item / parts, item % parts)
+                        let xq = sbuf.base + item * scratch, dyq = xq + block * xImage + slack
+                        let target = chunks > 1 ? partials.base + chunk * dwCount : sdw.base
+                        let chunkEnd = min(n, (chunk + 1) * chunkSize)
+                        for n0 in stride(from: chunk * chunkSize, to: chunkEnd, by: block) {
+                            let b = min(block, chunkEnd - n0)
+                            for i in 0..<b {
+                                kk_phase_planes(sx.base + (n0 + i) * c * h * w, c, h, w, g.padH, g.padW, s, hq, wq,
+                                                xq + i * xImage)
+                                kk_grid_rows(sdy.base + (n0 + i) * cout * oh * ow, cout, oh, ow, wq, dyq + i * dyImage)
+                            }
+                            (xq + b * xImage).update(repeating: 0, count: slack)
+                            var problem = KKWeightGradGrid(
+                                x: xq, xImageStride: xImage, taps: tapBase.base, ntaps: ntaps, dy: dyq,
+                                dyImageStride: dyImage, positions: positions, cout: cout, images: b, dw: target,
+                                accumulate: n0 == chunk * chunkSize ? 0 : 1)
+                            let status = kk_weight_grad_grid(&problem, KK_ISA_AVX512, tiles * part / parts,
+                                                             tiles * (part + 1) / parts)
+                            assert(status == 0, "kk_weight_grad_grid refused AVX-512")
+                        }
                     }
                 }
-                let problem = WeightGradientBox(KKWeightGrad3x3(
-                    xpad: xpad.base, hp: hp, wp: wp, xpadImageStride: c * hp * wp, channels: c, dyT: dyT.base, ldDyT: ld,
-                    cout: cout, images: b, oh: oh, ow: ow, dw: dw, accumulate: n0 == 0 ? 0 : 1))
-                Compute.parallelFor(tiles) { r in
-                    withUnsafePointer(to: problem.g) { gp in
-                        let status = kk_weight_grad3x3(gp, KK_ISA_AVX512, r.lowerBound, r.upperBound)
-                        assert(status == 0, "kk_weight_grad3x3 refused AVX-512")
-                    }
+            }
+            guard chunks > 1 else { return }
+            Compute.parallelFor(dwCount, grain: 4096) { r in
+                for i in r {
+                    var sum = partials.base[i]
+                    for chunk in 1..<chunks { sum += partials.base[chunk * dwCount + i] }
+                    sdw.base[i] = sum
                 }
             }
         }
     }
-}
-
-/// A weight-gradient problem carried into the worker closures (each writes its own tiles of dW).
-struct WeightGradientBox: @unchecked Sendable {
-    let g: KKWeightGrad3x3
-    init(_ g: KKWeightGrad3x3) { self.g = g }
 }
 
 /// Direct depthwise 3×3 convolution (see `kk_depthwise3x3`): planes split across ``Compute/threads``.

@@ -56,6 +56,10 @@ struct ConvCase: Sendable, CustomTestStringConvertible {
         ConvCase(n: 2, c: 4, h: 5, w: 6, cout: 130, k: (3, 3), stride: (1, 1), pad: (1, 1), dilation: (1, 1), groups: 1),
         // dW over several blocks of images (8 × 300² output floats per image: two images per gathered block).
         ConvCase(n: 3, c: 2, h: 300, w: 300, cout: 8, k: (3, 3), stride: (1, 1), pad: (1, 1), dilation: (1, 1), groups: 1),
+        // The grid weight gradient: 20 images in chunks of 3, each chunk in blocks of one image; and stride 3 with
+        // dilation 2 (9 phase planes per channel, taps shifted by whole phase rows and columns).
+        ConvCase(n: 20, c: 8, h: 64, w: 64, cout: 8, k: (3, 3), stride: (1, 1), pad: (1, 1), dilation: (1, 1), groups: 1),
+        ConvCase(n: 2, c: 5, h: 13, w: 14, cout: 6, k: (5, 5), stride: (3, 3), pad: (2, 2), dilation: (2, 2), groups: 1),
     ]
 
     /// The GEMMs every test runs with: the default FastGEMM (packing straight from the images), FastGEMM held to
@@ -148,11 +152,13 @@ struct ConvCase: Sendable, CustomTestStringConvertible {
         #expect(Array(colsP[16..<20]) == [0, 2, 6, 8])  // centre tap (1, 1)
     }
 
-    @Test(arguments: [([3, 8, 15, 13], 6), ([1, 64, 10, 16], 40), ([2, 16, 9, 10], 16), ([1, 64, 15, 16], 12)])
+    @Test(arguments: [([3, 8, 15, 13], 6), ([1, 64, 10, 16], 40), ([2, 16, 9, 10], 16), ([1, 64, 15, 16], 12),
+                      ([12, 8, 9, 10], 6)])
     func resultsDoNotDependOnTheThreadCountOrRun(_ input: [Int], _ cout: Int) {
         // 160 positions at depth 576 are 20 tiles on one thread, and 10 or 7 per thread on two or three: the
-        // indirect kernel's whole-depth and stretched loops must give the same bits. The last two shapes take
+        // indirect kernel's whole-depth and stretched loops must give the same bits. The third and fourth take
         // the 16-channel tile (12 positions): 240 positions are 20 tiles on one thread, 10 on each of two.
+        // dW: one to three images split their tiles among the threads; twelve are six chunks of two, summed apart.
         let x = Tensor.random(Shape(input), seed: 9)
         let w = Tensor.random([cout, input[1], 3, 3], seed: 10)
         let g = ConvGeometry(kernel: 3, stride: 1, padding: 1)

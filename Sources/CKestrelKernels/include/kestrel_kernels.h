@@ -157,32 +157,39 @@ void kk_pack_conv_weights(const float *w, long cout, long k, long nr, long panel
 int kk_conv_indirect(const KKIndirectConv *cv, KKISA isa, long pos0, long pos1, long out0, long out1,
                      long *offsets, float *panel);
 
-/// The weight gradient of a 3×3, stride-1, undilated convolution (one group) by a direct AVX-512 kernel (see
-/// weightgrad.c): dw[o][c·9 + ki·3 + kj] = Σ over images and output positions of dy[o, y, x]·xpad[c, y + ki, x + kj].
-/// xpad: the zero-padded images (oh = hp − 2, ow = wp − 2), channel c of image i at xpad + i·xpadImageStride +
-/// c·hp·wp. dyT: dy made position-major by kk_position_major, position j of the batch (image j / (oh·ow), then
-/// row-major) at dyT + j·ldDyT, with ldDyT ≥ the output channels rounded up to 16 (zeros beyond cout).
-/// dw [cout, channels·9] is written, or added to when `accumulate` is non-zero.
+/// The weight gradient of a convolution (one group) as correlations on a grid, by a direct AVX-512 kernel (see
+/// weightgrad.c): dw[o][t] = Σ over images and grid positions q of dy[o][q] · x[taps[t] + q].
+/// x: image i at x + i·xImageStride, laid out by kk_phase_planes; taps[t]: tap t's offset in an image (t < ntaps,
+/// the dw row length C·kh·kw). dy: image i, output channel o at dy + i·dyImageStride + o·positions, laid out by
+/// kk_grid_rows (positions = oh·wq, zero past each row's ow outputs). Every x[taps[t] + q] with q < positions must
+/// be readable and finite. dw [cout, ntaps] is written, or added to when `accumulate` is non-zero.
 typedef struct {
-  const float *xpad;
-  long hp, wp, xpadImageStride;
-  long channels;
-  const float *dyT;
-  long ldDyT;
-  long cout, images, oh, ow;
+  const float *x;
+  long xImageStride;
+  const long *taps;
+  long ntaps;
+  const float *dy;
+  long dyImageStride, positions;
+  long cout, images;
   float *dw;
   int accumulate;
-} KKWeightGrad3x3;
+} KKWeightGradGrid;
 
-/// Tiles of kk_weight_grad3x3: ⌈cout/16⌉ blocks of output channels × ⌈channels/3⌉ groups of input channels.
-long kk_weight_grad3x3_tiles(long cout, long channels);
+/// Tiles of kk_weight_grad_grid: ⌈cout/4⌉ blocks of output channels × ⌈taps/6⌉ blocks of taps.
+long kk_weight_grad_grid_tiles(long cout, long taps);
 
 /// Computes tiles [tile0, tile1) (disjoint ranges may run concurrently). Returns -1, writing nothing, unless
 /// the ISA is KK_ISA_AVX512 and this CPU has it.
-int kk_weight_grad3x3(const KKWeightGrad3x3 *g, KKISA isa, long tile0, long tile1);
+int kk_weight_grad_grid(const KKWeightGradGrid *g, KKISA isa, long tile0, long tile1);
 
-/// dy [images][cout][l] → position-major [images·l][ld] (ld ≥ cout; columns cout ..< ld zero).
-void kk_position_major(const float *dy, long images, long cout, long l, long ld, float *out);
+/// planes × [height, width] → planes × stride × stride phase planes of [hq, wq]: phase (ph, pw) of plane p at
+/// out + ((p·stride + ph)·stride + pw)·hq·wq holds the zero-padded plane's element (i·stride + ph, j·stride + pw)
+/// at (i, j), zero outside the padded plane. Stride 1 is the padded plane itself (hq, wq at least its size).
+void kk_phase_planes(const float *x, long planes, long height, long width, long padH, long padW, long stride,
+                     long hq, long wq, float *out);
+
+/// planes × [oh, ow] → planes × [oh, wq] (wq ≥ ow): each row followed by wq − ow zeros.
+void kk_grid_rows(const float *dy, long planes, long oh, long ow, long wq, float *out);
 
 /// Runs `iterations` steps of twelve independent FMA chains on full-width vectors of `isa` (16 lanes for
 /// AVX-512, 8 for AVX2): time it to measure the core's FP32 FMA peak, as ../shared/anchors/limits.c does.
