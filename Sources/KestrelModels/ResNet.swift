@@ -43,7 +43,7 @@ public final class BasicBlock: Module {
         } else {
             identity = x
         }
-        return (out + identity).relu()
+        return addReLU(out, identity)
     }
 }
 
@@ -78,7 +78,7 @@ public final class Bottleneck: Module {
     public override func forward(_ x: Variable) -> Variable {
         let h = convBatchNorm(convBatchNorm(x, conv1, bn1, activation: .relu), conv2, bn2, activation: .relu)
         let out = convBatchNorm(h, conv3, bn3)
-        return (out + (downsample.map { $0(x) } ?? x)).relu()
+        return addReLU(out, downsample.map { $0(x) } ?? x)
     }
 }
 

@@ -87,6 +87,14 @@ import _KestrelTestSupport
         for (name, f, r, input) in cases {
             expectPass(gradientCheck([input], seed: seed, atol: 2e-4, { f($0[0]) }, reference: { $0[0].map(r) }), name)
         }
+        // relu(a + b) as one op; and with one operand twice (both gradients are the same tensor, summed).
+        let other = Tensor.random([2, 3, 5], seed: seed + 10, scale: 3)
+        expectPass(gradientCheck([x, other], seed: seed, atol: 2e-4, { addReLU($0[0], $0[1]) }, reference: { r in
+            RefTensor(shape: r[0].shape, data: zip(r[0].data, r[1].data).map { max($0 + $1, 0) })
+        }), "add + relu")
+        expectPass(gradientCheck([x], seed: seed, atol: 2e-4, { addReLU($0[0], $0[0]) }, reference: { r in
+            r[0].map { max(2 * $0, 0) }
+        }), "add + relu of one operand")
     }
 
     @Test(arguments: seeds)
@@ -213,6 +221,13 @@ import _KestrelTestSupport
         expectPass(gradientCheck([xWide, Tensor.random([3], seed: seed + 3), Tensor.random([3], seed: seed + 4)], seed: seed,
                                  atol: 3e-4, { batchNormTraining($0[0], gamma: $0[1], beta: $0[2], eps: 1e-5).0 },
                                  reference: { Ref.batchNorm($0[0], $0[1], $0[2], eps: 1e-5) }), "batch norm (train, 63-wide planes)")
+        // With the ReLU folded in: the gate recomputed from x in the backward, on whole vectors and on the tail.
+        for (input, g, b) in [(x, gamma, beta), (xWide, Tensor.random([3], seed: seed + 3), Tensor.random([3], seed: seed + 4))] {
+            expectPass(gradientCheck([input, g, b], seed: seed, atol: 3e-4, {
+                batchNormTraining($0[0], gamma: $0[1], beta: $0[2], eps: 1e-5, relu: true).0
+            }, reference: { Ref.batchNorm($0[0], $0[1], $0[2], eps: 1e-5).map { Swift.max($0, 0) } }),
+                       "batch norm + ReLU (train) \(input.shape)")
+        }
         let x2 = Tensor.random([5, 3], seed: seed)
         expectPass(gradientCheck([x2, Tensor.random([3], seed: 8), Tensor.random([3], seed: 9)], seed: seed, atol: 3e-4, {
             batchNormTraining($0[0], gamma: $0[1], beta: $0[2], eps: 1e-5).0

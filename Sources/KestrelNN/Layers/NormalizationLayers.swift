@@ -28,12 +28,17 @@ public final class BatchNorm2D: Module {
         adoptBuffer("num_batches_tracked", batchesTracked)
     }
 
-    public override func forward(_ x: Variable) -> Variable {
+    public override func forward(_ x: Variable) -> Variable { forward(x, relu: false) }
+
+    /// `relu(bn(x))` when `relu` is set: in training, one op (``batchNormTraining(_:gamma:beta:eps:relu:)``);
+    /// in evaluation, the batch norm then the ReLU.
+    public func forward(_ x: Variable, relu: Bool) -> Variable {
         guard isTraining else {
-            return batchNormInference(x, gamma: weight.variable, beta: bias.variable, runningMean: runningMean.value,
-                                      runningVariance: runningVar.value, eps: eps)
+            let y = batchNormInference(x, gamma: weight.variable, beta: bias.variable, runningMean: runningMean.value,
+                                       runningVariance: runningVar.value, eps: eps)
+            return relu ? y.relu() : y
         }
-        let (y, stats) = batchNormTraining(x, gamma: weight.variable, beta: bias.variable, eps: eps)
+        let (y, stats) = batchNormTraining(x, gamma: weight.variable, beta: bias.variable, eps: eps, relu: relu)
         let unbias = stats.count > 1 ? Float(stats.count) / Float(stats.count - 1) : 1
         runningMean.value = runningMean.value * (1 - momentum) + stats.mean * momentum
         runningVar.value = runningVar.value * (1 - momentum) + stats.variance * (momentum * unbias)

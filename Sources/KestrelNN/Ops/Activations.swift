@@ -128,3 +128,15 @@ enum Softmax {
         }
     }
 }
+
+/// `relu(a + b)` for operands of one shape (a residual block's output) as one op: one pass forward, and a
+/// backward that gates dy once (where the sum is positive) and hands the same gradient to both operands.
+public func addReLU(_ a: Variable, _ b: Variable) -> Variable {
+    precondition(a.shape == b.shape, "addReLU needs equal shapes, got \(a.shape) and \(b.shape)")
+    let y = Tensor.elementwise(a.value, b.value) { p, q, d, r in for i in r { let v = p[i] + q[i]; d[i] = v > 0 ? v : 0 } }
+    return record("add_relu", [a, b], y) { gy, needs in
+        // y > 0 exactly where the sum is; both operands loaded before the select, as in relu().
+        let g = Tensor.elementwise(gy, y) { g, ys, d, r in for i in r { let gv = g[i]; d[i] = ys[i] > 0 ? gv : 0 } }
+        return [needs[0] ? g : nil, needs[1] ? g : nil]
+    }
+}

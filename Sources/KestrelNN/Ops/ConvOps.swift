@@ -117,6 +117,7 @@ func fusedConv(_ x: Variable, _ conv: Conv2D, _ bn: BatchNorm2D?, _ activation: 
     let wantsGradient = GradMode.isEnabled && (x.needsGrad || parameters.contains { $0.needsGrad })
     guard let fusedActivation, !(bn?.isTraining ?? false), !wantsGradient else {
         let z = conv(x)
+        if let bn, case .relu? = activation { return bn.forward(z, relu: true) }
         let y = bn.map { $0(z) } ?? z
         return activation.map { Activation($0)(y) } ?? y
     }

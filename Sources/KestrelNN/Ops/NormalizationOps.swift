@@ -13,14 +13,21 @@ public struct BatchStatistics {
 }
 
 /// Batch normalisation in training mode: normalises each channel of `[N, C, H, W]` (or `[N, C]`) with the
-/// batch's mean and biased variance; `gamma` and `beta` are `[C]`.
-public func batchNormTraining(_ x: Variable, gamma: Variable, beta: Variable, eps: Float) -> (Variable, BatchStatistics) {
+/// batch's mean and biased variance; `gamma` and `beta` are `[C]`. With `relu`, the ReLU that follows is applied
+/// in the same pass, `max(0, bn(x))` as one op: the forward writes one tensor instead of two, and the backward
+/// reads dy and x once for both.
+///
+/// Each output is `x·a + b` with the per-channel `a = γ/√(var + eps)`, `b = β − mean·a`. The backward keeps x,
+/// not x̂: it recomputes `x − mean` (and the ReLU's gate, `x·a + b > 0`, by the same expression as the forward).
+public func batchNormTraining(_ x: Variable, gamma: Variable, beta: Variable, eps: Float,
+                              relu: Bool = false) -> (Variable, BatchStatistics) {
     let xv = x.value
     let (n, c) = (xv.shape[0], xv.shape[1])
     let l = xv.count / Swift.max(n * c, 1)
     let m = n * l
-    // Per channel (channels spread over the threads; each summed image by image in a fixed order): the mean,
-    // then the variance around it (two passes, for accuracy), accumulated in Double across images.
+    // Per channel (channels spread over the threads): each image's plane gives its sum and its squares around
+    // its own mean (the second pass reads the plane from the cache), and the planes are combined in order in
+    // Double (Chan et al.'s pairwise update), so x is read from memory once.
     var moments = [Float](repeating: 0, count: 3 * c)  // mean, variance, 1/√(variance + eps)
     xv.withUnsafeBufferPointer { px in
         let src = SendablePointer(px.baseAddress!)
@@ -28,15 +35,19 @@ public func batchNormTraining(_ x: Variable, gamma: Variable, beta: Variable, ep
             let out = SendablePointer(ps.baseAddress!)
             Compute.parallelFor(c, grain: Swift.max(1, 32768 / Swift.max(m, 1))) { r in
                 for ch in r {
-                    var s = 0.0
-                    for img in 0..<n { s += Double(VectorReductions.sum(src.base + (img * c + ch) * l, count: l)) }
-                    let mu = Float(s / Double(Swift.max(m, 1)))
-                    var s2 = 0.0
+                    var count = 0.0, mean = 0.0, m2 = 0.0
                     for img in 0..<n {
-                        s2 += Double(VectorReductions.sumOfSquares(src.base + (img * c + ch) * l, count: l, around: mu))
+                        let plane = src.base + (img * c + ch) * l
+                        let planeMean = VectorReductions.sum(plane, count: l) / Float(Swift.max(l, 1))
+                        let planeM2 = Double(VectorReductions.sumOfSquares(plane, count: l, around: planeMean))
+                        let k = Double(l), total = count + k
+                        let delta = Double(planeMean) - mean
+                        mean += delta * k / Swift.max(total, 1)
+                        m2 += planeM2 + delta * delta * count * k / Swift.max(total, 1)
+                        count = total
                     }
-                    let v = s2 / Double(Swift.max(m, 1))
-                    out[ch] = mu
+                    let v = m2 / Double(Swift.max(m, 1))
+                    out[ch] = Float(mean)
                     out[c + ch] = Float(v)
                     out[2 * c + ch] = Float(1 / (v + Double(eps)).squareRoot())
                 }
@@ -45,44 +56,39 @@ public func batchNormTraining(_ x: Variable, gamma: Variable, beta: Variable, ep
     }
     let mean = Array(moments[0..<c]), variance = Array(moments[c..<(2 * c)]), invStd = Array(moments[(2 * c)...])
     let (gv, bv) = (gamma.value.scalars, beta.value.scalars)
-    let (meanC, invC) = (mean, invStd)
-    // x̂ (kept for the backward) and y in one pass over x: each y[i] is computed from the x̂[i] just stored.
-    var xhatOut: Tensor?
-    let y = Tensor(shape: xv.shape, unsafeUninitialized: { py in
-        let yOut = SendablePointer(py.baseAddress!)
-        xhatOut = Tensor.byPlanes(xv.shape, planes: n * c, planeSize: l) { plane, out in
-            let ch = plane % c
-            let (mu, inv, gamma, beta) = (meanC[ch], invC[ch], gv[ch], bv[ch])
-            let yp = yOut.base + plane * l
-            xv.withUnsafeBufferPointer { px in
-                let src = px.baseAddress! + plane * l
-                for i in 0..<l {
-                    let h = (src[i] - mu) * inv
-                    out[i] = h
-                    yp[i] = gamma * h + beta
-                }
+    let scale = (0..<c).map { gv[$0] * invStd[$0] }
+    let shift = (0..<c).map { bv[$0] - mean[$0] * scale[$0] }
+    let y = Tensor.byPlanes(xv.shape, planes: n * c, planeSize: l) { plane, out in
+        let (a, b) = (scale[plane % c], shift[plane % c])
+        xv.withUnsafeBufferPointer { px in
+            let src = px.baseAddress! + plane * l
+            if relu {
+                for i in 0..<l { let v = src[i] * a + b; out[i] = v > 0 ? v : 0 }
+            } else {
+                for i in 0..<l { out[i] = src[i] * a + b }
             }
         }
-    })
-    let xhat = xhatOut!
+    }
     let stats = BatchStatistics(mean: Tensor(shape: [c], scalars: mean), variance: Tensor(shape: [c], scalars: variance),
                                 count: m)
-    let out = record("batch_norm", [x, gamma, beta], y) { gy, needs in
-        // Per-channel Σdy and Σdy·x̂.
-        var sums = [Float](repeating: 0, count: 2 * c)  // Σdy, then Σdy·x̂
+    let out = record(relu ? "batch_norm_relu" : "batch_norm", [x, gamma, beta], y) { gy, needs in
+        // Per channel: Σg and Σg·(x − mean), g = dy gated by the ReLU when there is one.
+        var sums = [Double](repeating: 0, count: 2 * c)
         gy.withUnsafeBufferPointer { pg in
-            xhat.withUnsafeBufferPointer { ph in
-                let g = SendablePointer(pg.baseAddress!), h = SendablePointer(ph.baseAddress!)
+            xv.withUnsafeBufferPointer { px in
+                let g = SendablePointer(pg.baseAddress!), h = SendablePointer(px.baseAddress!)
                 sums.withUnsafeMutableBufferPointer { ps in
                     let out = SendablePointer(ps.baseAddress!)
                     Compute.parallelFor(c, grain: Swift.max(1, 32768 / Swift.max(m, 1))) { r in
                         for ch in r {
-                            var a: Float = 0, b: Float = 0
+                            var a = 0.0, b = 0.0
                             for img in 0..<n {
                                 let offset = (img * c + ch) * l
-                                let (s, d) = VectorReductions.sumAndDot(g.base + offset, h.base + offset, count: l)
-                                a += s
-                                b += d
+                                let (s, d) = VectorReductions.gatedSumAndCenteredDot(
+                                    g.base + offset, h.base + offset, count: l, center: mean[ch],
+                                    gate: relu ? (scale[ch], shift[ch]) : nil)
+                                a += Double(s)
+                                b += Double(d)
                             }
                             out[ch] = a
                             out[c + ch] = b
@@ -91,20 +97,32 @@ public func batchNormTraining(_ x: Variable, gamma: Variable, beta: Variable, ep
                 }
             }
         }
-        let sumDy = Array(sums[0..<c]), sumDyXhat = Array(sums[c...])
-        let (sd, sdx) = (sumDy, sumDyXhat)
+        // dβ = Σg, dγ = Σg·x̂ = σ⁻¹·Σg·(x − mean), and
+        // dx = γσ⁻¹/M · (M·g − Σg − (x − mean)·σ⁻¹·Σg·x̂) = k1·g − k0 − (x − mean)·k2.
+        let sumG = Array(sums[0..<c])
+        let dBeta = sumG.map { Float($0) }
+        let dGamma = (0..<c).map { Float(sums[c + $0] * Double(invStd[$0])) }
         let dx: Tensor? = needs[0] ? Tensor.byPlanes(xv.shape, planes: n * c, planeSize: l) { plane, out in
             let ch = plane % c
-            let k = gv[ch] * invC[ch] / Float(m)
+            let k = Double(gv[ch]) * Double(invStd[ch]) / Double(m)
+            let k1 = Float(k * Double(m)), k0 = Float(k * sumG[ch])
+            let k2 = Float(k * Double(invStd[ch]) * Double(dGamma[ch]))
+            let (mu, a, b) = (mean[ch], scale[ch], shift[ch])
             gy.withUnsafeBufferPointer { pg in
-                xhat.withUnsafeBufferPointer { ph in
-                    for i in 0..<l {
-                        out[i] = k * (Float(m) * pg[plane * l + i] - sd[ch] - ph[plane * l + i] * sdx[ch])
+                xv.withUnsafeBufferPointer { px in
+                    let g = pg.baseAddress! + plane * l, xs = px.baseAddress! + plane * l
+                    if relu {
+                        for i in 0..<l {
+                            let gval = g[i], gi = xs[i] * a + b > 0 ? gval : 0
+                            out[i] = k1 * gi - k0 - (xs[i] - mu) * k2
+                        }
+                    } else {
+                        for i in 0..<l { out[i] = k1 * g[i] - k0 - (xs[i] - mu) * k2 }
                     }
                 }
             }
         } : nil
-        return [dx, needs[1] ? Tensor(shape: [c], scalars: sdx) : nil, needs[2] ? Tensor(shape: [c], scalars: sd) : nil]
+        return [dx, needs[1] ? Tensor(shape: [c], scalars: dGamma) : nil, needs[2] ? Tensor(shape: [c], scalars: dBeta) : nil]
     }
     return (out, stats)
 }
