@@ -234,7 +234,7 @@ public enum Convolution {
                         }
                         return
                     }
-                    let block = imageBlock(batch: n, columnsPerImage: l)
+                    let block = weightImageBlock(batch: n, columnsPerImage: l, depth: g.groups * k)
                     let ld = block * l
                     Workspace.shared.withBuffer(count: g.groups * k * ld + (block > 1 ? cout * ld : 0)) { ws in
                         let dcols = ws
@@ -250,10 +250,8 @@ public enum Convolution {
                                            m: k, n: ldb, k: coutg, alpha: 1, a: wp + grp * coutg * k, lda: k,
                                            b: dyg, ldb: ldb, beta: 0, c: dcols + grp * k * ldb, ldc: ldb)
                             }
-                            for i in 0..<b {
-                                Im2col.col2im(dcols, ld: ldb, columnOffset: i * l, channels: c, height: h, width: w,
-                                              geometry: g, into: dxp + (n0 + i) * c * h * w)
-                            }
+                            Im2col.col2im(dcols, ld: ldb, images: b, channels: c, height: h, width: w, geometry: g,
+                                          into: dxp + n0 * c * h * w)
                         }
                     }
                 }
