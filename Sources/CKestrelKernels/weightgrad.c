@@ -79,6 +79,29 @@ void kk_grid_rows(const float *dy, long planes, long oh, long ow, long wq, float
     }
 }
 
+void kk_stack_planes(const float *x, long images, long imageStride, long planes, long h, long w, long pad,
+                     long planeStride, float *out) {
+  const long wq = w + pad;
+  for (long p = 0; p < planes; p++) {
+    float *d = out + p * planeStride;
+    wg_zero(d, planeStride);
+    for (long img = 0; img < images; img++)
+      for (long r = 0; r < h; r++)
+        wg_copy(d + (pad + img * (h + pad) + r) * wq + pad, x + img * imageStride + (p * h + r) * w, w);
+  }
+}
+
+void kk_stack_grid_rows(const float *dy, long images, long imageStride, long planes, long h, long w, long pad,
+                        float *out) {
+  const long wq = w + pad, positions = (images * (h + pad) - pad) * wq;
+  for (long p = 0; p < planes; p++) {
+    float *d = out + p * positions;
+    wg_zero(d, positions);
+    for (long img = 0; img < images; img++)
+      for (long r = 0; r < h; r++) wg_copy(d + (img * (h + pad) + r) * wq, dy + img * imageStride + (p * h + r) * w, w);
+  }
+}
+
 #ifdef WG_X86
 // The 24 accumulators as named variables (a[o][t] arrays were kept in memory by the compiler).
 #define WG_ROW(M, o) M(o, 0) M(o, 1) M(o, 2) M(o, 3) M(o, 4) M(o, 5)

@@ -245,21 +245,31 @@ extension FastGEMM {
 
     /// The weight gradient by `kk_weight_grad_grid`. The batch is cut into at most ``gridGradientChunks`` chunks
     /// of images, each summed into its own partial dW (then added in chunk order). A chunk is taken in blocks of
-    /// images (within ``gridGradientBlockFloats``): the block's images are zero-padded and split into
-    /// stride × stride phase planes and its dY is laid on the phase planes' grid (rows `wq` wide, zeros past the
-    /// outputs), so that every tap (c, ki, kj) is a constant shift; then the tiles (4 output channels × 6 taps)
-    /// run past the block. Threads take whole chunks, so each prepares the blocks it reads, in its own cache;
-    /// with fewer chunks than threads, a chunk's tiles are split among several (each preparing the same blocks).
+    /// images (within ``gridGradientBlockFloats``), laid out so that every tap (c, ki, kj) is a constant shift:
+    /// - stride-1 "same" convolutions (padding p on every side, (k − 1)·d = 2p) stack the block's images into one
+    ///   tall zero-padded grid per channel (`kk_stack_planes`, rows w + p wide), so each tile makes one run over
+    ///   the block's positions — on 8×8 maps a run per image had cost a fifth of the time;
+    /// - other geometries pad each image and split it into stride × stride phase planes (`kk_phase_planes`).
+    /// dY is laid on the same grid (zeros past the outputs), then the tiles (4 output channels × 6 taps) run past
+    /// the block. Threads take whole chunks, so each prepares the blocks it reads, in its own cache; with fewer
+    /// chunks than threads, a chunk's tiles are split among several (each preparing the same blocks).
     func gridWeightGradient(
         x: UnsafePointer<Float>, n: Int, c: Int, h: Int, w: Int, dy: UnsafePointer<Float>, cout: Int,
         geometry g: ConvGeometry, dw: UnsafeMutablePointer<Float>
     ) {
         let (oh, ow) = g.outputSize(h: h, w: w)
-        let s = g.strideH
+        let s = g.strideH, p = g.padH
         let reachH = (g.kernelH - 1) * g.dilationH, reachW = (g.kernelW - 1) * g.dilationW
-        let hq = oh + reachH / s, wq = ow + reachW / s
-        let phasePlane = hq * wq, positions = oh * wq
-        let xImage = c * s * s * phasePlane, dyImage = cout * positions
+        let stacked = s == 1 && g.padW == p && reachH == 2 * p && reachW == 2 * p
+        let hq = oh + reachH / s, wq = stacked ? w + p : ow + reachW / s
+        // Floats per image (for the block size), then the layout of a block of `block` images.
+        let perImage = stacked ? (c + cout) * (h + p) * wq : c * s * s * hq * wq + cout * oh * wq
+        let block = min(n, max(1, FastGEMM.gridGradientBlockFloats / perImage))
+        let planeStride = stacked ? (p + block * (h + p)) * wq + p : hq * wq  // tall planes, or phase planes
+        let xImage = stacked ? 0 : c * s * s * planeStride, dyImage = stacked ? 0 : cout * oh * wq
+        @Sendable func positions(_ b: Int) -> Int { stacked ? (b * (h + p) - p) * wq : oh * wq }
+        let xFloats = stacked ? c * planeStride : block * xImage
+        let dyFloats = stacked ? cout * positions(block) : block * dyImage
         let kk = g.kernelH * g.kernelW, ntaps = c * kk, dwCount = cout * ntaps
         var taps = [Int](repeating: 0, count: ntaps)
         for ci in 0..<c {
@@ -267,18 +277,17 @@ extension FastGEMM {
                 for kj in 0..<g.kernelW {
                     let (rh, rw) = (ki * g.dilationH, kj * g.dilationW)
                     taps[ci * kk + ki * g.kernelW + kj] =
-                        ((ci * s + rh % s) * s + rw % s) * phasePlane + rh / s * wq + rw / s
+                        ((ci * s + rh % s) * s + rw % s) * planeStride + rh / s * wq + rw / s
                 }
             }
         }
         let tiles = kk_weight_grad_grid_tiles(cout, ntaps)
-        let block = min(n, max(1, FastGEMM.gridGradientBlockFloats / (xImage + dyImage)))
         let chunkSize = (n + FastGEMM.gridGradientChunks - 1) / FastGEMM.gridGradientChunks
         let chunks = (n + chunkSize - 1) / chunkSize
         let parts = max(1, (Compute.threads + chunks - 1) / chunks)
-        // The last tap of the last position reads reachW / s floats past the last phase plane: zeros.
+        // Per-image grids: the last tap of the last position reads reachW / s floats past the last phase plane.
         let slack = reachW / s + 16
-        let scratch = block * (xImage + dyImage) + slack
+        let scratch = xFloats + slack + dyFloats
         let partialCount = chunks > 1 ? chunks * dwCount : 0
         Workspace.shared.withBuffer(count: chunks * parts * scratch + partialCount) { buffer in
             let sbuf = SendablePointer(buffer), partials = SendablePointer(buffer + chunks * parts * scratch)
@@ -288,21 +297,26 @@ extension FastGEMM {
                 Compute.parallelFor(chunks * parts) { items in
                     for item in items {
                         let (chunk, part) = (item / parts, item % parts)
-                        let xq = sbuf.base + item * scratch, dyq = xq + block * xImage + slack
+                        let xq = sbuf.base + item * scratch, dyq = xq + xFloats + slack
                         let target = chunks > 1 ? partials.base + chunk * dwCount : sdw.base
                         let chunkEnd = min(n, (chunk + 1) * chunkSize)
                         for n0 in stride(from: chunk * chunkSize, to: chunkEnd, by: block) {
                             let b = min(block, chunkEnd - n0)
-                            for i in 0..<b {
-                                kk_phase_planes(sx.base + (n0 + i) * c * h * w, c, h, w, g.padH, g.padW, s, hq, wq,
-                                                xq + i * xImage)
-                                kk_grid_rows(sdy.base + (n0 + i) * cout * oh * ow, cout, oh, ow, wq, dyq + i * dyImage)
+                            let xs = sx.base + n0 * c * h * w, dys = sdy.base + n0 * cout * oh * ow
+                            if stacked {
+                                kk_stack_planes(xs, b, c * h * w, c, h, w, p, planeStride, xq)
+                                kk_stack_grid_rows(dys, b, cout * oh * ow, cout, h, w, p, dyq)
+                            } else {
+                                for i in 0..<b {
+                                    kk_phase_planes(xs + i * c * h * w, c, h, w, g.padH, g.padW, s, hq, wq, xq + i * xImage)
+                                    kk_grid_rows(dys + i * cout * oh * ow, cout, oh, ow, wq, dyq + i * dyImage)
+                                }
                             }
-                            (xq + b * xImage).update(repeating: 0, count: slack)
+                            (xq + xFloats).update(repeating: 0, count: slack)
                             var problem = KKWeightGradGrid(
                                 x: xq, xImageStride: xImage, taps: tapBase.base, ntaps: ntaps, dy: dyq,
-                                dyImageStride: dyImage, positions: positions, cout: cout, images: b, dw: target,
-                                accumulate: n0 == chunk * chunkSize ? 0 : 1)
+                                dyImageStride: dyImage, positions: positions(b), cout: cout, images: stacked ? 1 : b,
+                                dw: target, accumulate: n0 == chunk * chunkSize ? 0 : 1)
                             let status = kk_weight_grad_grid(&problem, KK_ISA_AVX512, tiles * part / parts,
                                                              tiles * (part + 1) / parts)
                             assert(status == 0, "kk_weight_grad_grid refused AVX-512")

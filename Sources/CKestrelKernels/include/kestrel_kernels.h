@@ -188,6 +188,20 @@ int kk_weight_grad_grid(const KKWeightGradGrid *g, KKISA isa, long tile0, long t
 void kk_phase_planes(const float *x, long planes, long height, long width, long padH, long padW, long stride,
                      long hq, long wq, float *out);
 
+/// The layout for kk_weight_grad_grid of a stride-1 "same" convolution (padding `pad` on every side, (k − 1)·d =
+/// 2·pad), whose images are stacked into one tall grid instead of one grid each (no per-image runs on small
+/// maps): image i's plane p (at x + i·imageStride + p·h·w) is written into tall plane p at out + p·planeStride,
+/// whose rows are w + pad wide (pad zeros, then a data row; a row's right padding is the next row's left) —
+/// `pad` zero rows, then per image its h rows and `pad` zero rows. planeStride ≥ (pad + images·(h + pad))·(w + pad)
+/// + pad; the rest of each plane is zero.
+void kk_stack_planes(const float *x, long images, long imageStride, long planes, long h, long w, long pad,
+                     long planeStride, float *out);
+
+/// dy of the same stacking (output [h, w] per image): plane p of out (positions = (images·(h + pad) − pad)·(w + pad)
+/// floats) holds, per image, h rows of [w values, pad zeros], images `pad` zero rows apart.
+void kk_stack_grid_rows(const float *dy, long images, long imageStride, long planes, long h, long w, long pad,
+                        float *out);
+
 /// planes × [oh, ow] → planes × [oh, wq] (wq ≥ ow): each row followed by wq − ow zeros.
 void kk_grid_rows(const float *dy, long planes, long oh, long ow, long wq, float *out);
 
