@@ -81,13 +81,20 @@ void kk_grid_rows(const float *dy, long planes, long oh, long ow, long wq, float
 
 void kk_stack_planes(const float *x, long images, long imageStride, long planes, long h, long w, long pad,
                      long planeStride, float *out) {
-  const long wq = w + pad;
+  const long wq = w + pad, rows = pad + images * (h + pad);
   for (long p = 0; p < planes; p++) {
     float *d = out + p * planeStride;
-    wg_zero(d, planeStride);
-    for (long img = 0; img < images; img++)
-      for (long r = 0; r < h; r++)
-        wg_copy(d + (pad + img * (h + pad) + r) * wq + pad, x + img * imageStride + (p * h + r) * w, w);
+    // Every float written once: zero rows between the images, and each data row as [pad zeros, the row].
+    wg_zero(d, pad * wq);
+    for (long img = 0; img < images; img++) {
+      float *rowsOut = d + (pad + img * (h + pad)) * wq;
+      for (long r = 0; r < h; r++) {
+        wg_zero(rowsOut + r * wq, pad);
+        wg_copy(rowsOut + r * wq + pad, x + img * imageStride + (p * h + r) * w, w);
+      }
+      wg_zero(rowsOut + h * wq, pad * wq);
+    }
+    wg_zero(d + rows * wq, planeStride - rows * wq);
   }
 }
 
@@ -96,9 +103,14 @@ void kk_stack_grid_rows(const float *dy, long images, long imageStride, long pla
   const long wq = w + pad, positions = (images * (h + pad) - pad) * wq;
   for (long p = 0; p < planes; p++) {
     float *d = out + p * positions;
-    wg_zero(d, positions);
-    for (long img = 0; img < images; img++)
-      for (long r = 0; r < h; r++) wg_copy(d + (img * (h + pad) + r) * wq, dy + img * imageStride + (p * h + r) * w, w);
+    for (long img = 0; img < images; img++) {
+      float *rowsOut = d + img * (h + pad) * wq;
+      for (long r = 0; r < h; r++) {
+        wg_copy(rowsOut + r * wq, dy + img * imageStride + (p * h + r) * w, w);
+        wg_zero(rowsOut + r * wq + w, pad);
+      }
+      if (img + 1 < images) wg_zero(rowsOut + h * wq, pad * wq);
+    }
   }
 }
 
