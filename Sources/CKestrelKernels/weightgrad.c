@@ -3,7 +3,8 @@
 // The caller lays both operands out so that every tap t of the kernel is a constant shift of the other: dy on a
 // grid of output positions whose rows are as wide as the input's (the columns past the output zero), and the
 // input zero-padded and, for stride s, split into s×s phase planes (kk_phase_planes), so tap (c, ki, kj) reads
-// phase plane (c, ki·d mod s, kj·d mod s) shifted by (ki·d / s) rows and kj·d / s columns. The sum is then
+// phase plane (c, ki·d mod s, kj·d mod s) shifted by (ki·d / s) rows and kj·d / s columns. Stride-1 "same"
+// convolutions stack a block's images into one grid instead (kk_stack_planes), one run per tile. The sum is then
 // vectorised over positions: the register tile is 4 output channels × 6 taps (24 accumulators), and each step
 // loads 16 positions of the 4 dy rows and of the 6 shifted input rows (10 loads, 24 FMAs, no broadcasts), where
 // the GEMM over an im2col matrix spends narrow layers' time packing and a broadcast kernel is capped by its

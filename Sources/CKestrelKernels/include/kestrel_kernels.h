@@ -159,10 +159,11 @@ int kk_conv_indirect(const KKIndirectConv *cv, KKISA isa, long pos0, long pos1, 
 
 /// The weight gradient of a convolution (one group) as correlations on a grid, by a direct AVX-512 kernel (see
 /// weightgrad.c): dw[o][t] = Σ over images and grid positions q of dy[o][q] · x[taps[t] + q].
-/// x: image i at x + i·xImageStride, laid out by kk_phase_planes; taps[t]: tap t's offset in an image (t < ntaps,
-/// the dw row length C·kh·kw). dy: image i, output channel o at dy + i·dyImageStride + o·positions, laid out by
-/// kk_grid_rows (positions = oh·wq, zero past each row's ow outputs). Every x[taps[t] + q] with q < positions must
-/// be readable and finite. dw [cout, ntaps] is written, or added to when `accumulate` is non-zero.
+/// x: image i at x + i·xImageStride, laid out by kk_phase_planes (or a block of images as one, by
+/// kk_stack_planes); taps[t]: tap t's offset in an image (t < ntaps, the dw row length C·kh·kw). dy: image i,
+/// output channel o at dy + i·dyImageStride + o·positions, laid out by kk_grid_rows (positions = oh·wq, zero past
+/// each row's ow outputs) or kk_stack_grid_rows. Every x[taps[t] + q] with q < positions must be readable and
+/// finite. dw [cout, ntaps] is written, or added to when `accumulate` is non-zero.
 typedef struct {
   const float *x;
   long xImageStride;

@@ -14,8 +14,8 @@ public struct BatchStatistics {
 
 /// Batch normalisation in training mode: normalises each channel of `[N, C, H, W]` (or `[N, C]`) with the
 /// batch's mean and biased variance; `gamma` and `beta` are `[C]`. With `relu`, the ReLU that follows is applied
-/// in the same pass, `max(0, bn(x))` as one op: the forward writes one tensor instead of two, and the backward
-/// reads dy and x once for both.
+/// in the same pass, `max(0, bn(x))` as one op: the forward writes one tensor instead of two, and the backward's
+/// two passes over dy and x (the sums, then dx) serve both.
 ///
 /// Each output is `x·a + b` with the per-channel `a = γ/√(var + eps)`, `b = β − mean·a`. The backward keeps x,
 /// not x̂: it recomputes `x − mean` (and the ReLU's gate, `x·a + b > 0`, by the same expression as the forward).
