@@ -136,21 +136,56 @@ struct BenchTrain: ParsableCommand {
     @Flag(help: "After measuring, run a few more steps with per-op timing and print where the time goes (op, forward ms, backward ms, share); with --json, one object per op.")
     var profile = false
 
+    @Flag(help: "Also time inference of the same architecture (eval mode, no gradients), interleaved with the training step repetition by repetition, and report the step's cost as a multiple of inference: the median of the per-pair ratios, so that the machine's drift cancels.")
+    var versusInference = false
+
     func run() throws {
         for name in models.model {
             for t in models.threads {
                 for n in models.batchSize {
                     let (step, size) = try makeStep(name, batch: n)
+                    let infer = try versusInference ? inferenceBody(name, batch: n) : nil
                     Compute.withThreads(t) {
                         let (seconds, guardInfo) = options.guarded {
                             measure(repeats: options.repeats, minTime: options.minTime, step)
                         }
                         reportModelBench(options, name: name, work: "training step", size: size, batch: n, threads: t,
                                          seconds: seconds, extra: guardInfo)
+                        if let infer { reportVersusInference(name: name, size: size, batch: n, threads: t, step, infer) }
                         if profile { printProfile(steps: 3, json: options.output.json, name: name, step) }
                     }
                 }
             }
+        }
+    }
+
+    /// One inference pass of a fresh eval-mode model of the same architecture on a batch of `n`.
+    func inferenceBody(_ name: String, batch n: Int) throws -> () -> Void {
+        let (forward, size) = try models.makeForward(name)
+        let x = Variable(Tensor.random(seed: 1, [n, 3, size, size]))
+        return { GradMode.withoutGradients { forward(x) } }
+    }
+
+    /// Training step ÷ inference, from `repeats` interleaved pairs (each side timed for at least --min-time).
+    func reportVersusInference(name: String, size: Int, batch n: Int, threads t: Int, _ step: () -> Void,
+                               _ infer: () -> Void) {
+        let (pairs, guardInfo) = options.guarded {
+            (0..<options.repeats).map { _ in
+                (measure(repeats: 1, minTime: options.minTime, step)[0], measure(repeats: 1, minTime: options.minTime, infer)[0])
+            }
+        }
+        let ratios = pairs.map { $0.0 / $0.1 }
+        if options.output.json {
+            let extra: [(String, JSON)] = [("step_ms", .double(round6(median(pairs.map { $0.0 }) * 1e3))),
+                                           ("inference_ms", .double(round6(median(pairs.map { $0.1 }) * 1e3)))] + guardInfo
+            Console.out(benchRecord(suite: "models", work: "\(name) training step / inference",
+                                    size: "\(size)x\(size) batch \(n)", threads: t, values: ratios, unit: "x",
+                                    extra: extra, higherIsBetter: false).text)
+        } else {
+            Console.out("\(name) training step ÷ inference \(size)x\(size) batch \(n), \(t) threads: "
+                        + "\(fixed(median(ratios), 2))× (median of \(ratios.count) interleaved pairs, "
+                        + "\(fixed(ratios.min() ?? 0, 2))–\(fixed(ratios.max() ?? 0, 2)); step \(fixed(median(pairs.map { $0.0 }) * 1e3, 1)) ms, "
+                        + "inference \(fixed(median(pairs.map { $0.1 }) * 1e3, 1)) ms)")
         }
     }
 

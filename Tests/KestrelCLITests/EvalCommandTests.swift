@@ -145,4 +145,17 @@ import _KestrelTestSupport
         let conv = try #require(rows.first { $0["op"] as? String == "conv2d" })
         #expect(conv["calls"] as? Int == 19 && (conv["backward_ms"] as? Double ?? 0) > 0)
     }
+
+    @Test func versusInferenceReportsTheStepAsAMultipleOfInference() throws {
+        let r = try KestrelCLI.run(["bench", "train", "--model", "resnet20", "--batch-size", "2", "--input", "16", "--repeats", "3",
+                                    "--min-time", "0", "--no-guard", "--versus-inference", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let rows = try r.stdout.split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        let ratio = try #require(rows.first { $0["work"] as? String == "resnet20 training step / inference" })
+        let extra = try #require(ratio["extra"] as? [String: Any])
+        let step = try #require(extra["step_ms"] as? Double), inference = try #require(extra["inference_ms"] as? Double)
+        #expect(ratio["unit"] as? String == "x" && ratio["runs"] as? Int == 3)
+        // A step (forward, backward, update) costs more than a forward pass.
+        #expect(step > inference && inference > 0 && (ratio["median"] as? Double ?? 0) > 1)
+    }
 }
