@@ -78,6 +78,7 @@ public enum Compute {
             body(0..<count)
             return
         }
+        if WorkerPool.shared.run(count: count, chunks: chunks, body) { return }
         DispatchQueue.concurrentPerform(iterations: chunks) { i in
             let lo = count * i / chunks
             let hi = count * (i + 1) / chunks

@@ -212,6 +212,13 @@ void kk_grid_rows(const float *dy, long planes, long oh, long ow, long wq, float
 /// lacks the ISA.
 float kk_fma_peak_probe(KKISA isa, long iterations);
 
+/// A spin-wait hint for the CPU (x86 `pause`; nothing elsewhere): for threads that poll a flag.
+static inline void kk_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
 /// glibc only: keep large freed blocks in the process (mmap threshold and trim threshold raised to 1 GiB).
 /// Returns 1 when applied, 0 elsewhere. Process-wide: for executables, not libraries.
 int kk_keep_freed_memory(void);
