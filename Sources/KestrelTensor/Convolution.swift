@@ -25,15 +25,16 @@ public enum Convolution {
         min(batch, max(1, (minColumns + columnsPerImage - 1) / max(columnsPerImage, 1)))
     }
 
-    /// Images per column matrix for the weight gradient, whose GEMM sums over the columns (its K): as many as
-    /// fit in ``weightColumnFloats``, so narrow layers (16 output channels, K = one 32×32 image) make a few
-    /// long GEMMs instead of one short one per image, each paying its packing and thread start-up.
+    /// Images per column matrix for the backward passes: as many as fit in ``weightColumnFloats``. The weight
+    /// gradient's GEMM sums over the columns (its K), so narrow layers (16 output channels, K = one 32×32 image)
+    /// make a few long GEMMs instead of one short one per image, each paying its packing and thread start-up;
+    /// dx's col2im runs over a block's images in one parallel loop.
     static func weightImageBlock(batch: Int, columnsPerImage: Int, depth: Int) -> Int {
         let fit = weightColumnFloats / max(1, depth * columnsPerImage)
         return min(batch, max(imageBlock(batch: batch, columnsPerImage: columnsPerImage), fit))
     }
 
-    /// Column-matrix budget of the weight gradient, in floats (4 MiB).
+    /// Column-matrix budget of the backward passes, in floats (4 MiB).
     static let weightColumnFloats = 1 << 20
 
     /// `y = conv(x, weight) + bias`, by the fastest path available: the direct kernel for depthwise 3×3
@@ -439,12 +440,12 @@ extension Convolution {
         let l = oh * ow, k = cg * kh * kw, coutg = cout / g.groups
         _ = c
         var plan: [GEMMShape] = []
-        // The weight gradient blocks images by FastGEMM's gathered-dY budget (pointwise included), or by the
-        // column-buffer budget on the im2col path.
+        // The weight gradient blocks images by FastGEMM's gathered-dY budget (pointwise included); the backward
+        // passes' im2col paths by the column-buffer budget.
         let packed = pass == .backwardWeight && (Compute.gemm as? FastGEMM)?.isa != nil
         let block = packed ? min(n, max(1, FastGEMM.gradientBlockFloats / max(1, cout * l)))
-            : pass == .backwardWeight ? weightImageBlock(batch: n, columnsPerImage: l, depth: g.groups * k)
-            : imageBlock(batch: n, columnsPerImage: l)
+            : pass == .forward ? imageBlock(batch: n, columnsPerImage: l)
+            : weightImageBlock(batch: n, columnsPerImage: l, depth: g.groups * k)
         let blocks: [Int] = g.isPointwise && !packed ? [Int](repeating: 1, count: n)
             : stride(from: 0, to: n, by: block).map { min(block, n - $0) }
         for b in blocks {
