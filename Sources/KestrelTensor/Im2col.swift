@@ -93,11 +93,11 @@ public enum Im2col {
     }
 
     /// Adds the columns back into `images` images: `x[c, ih, iw] += cols[r, col]` for every tap that read it (the
-    /// adjoint of ``im2col``), image i's columns at `columnOffset + i·OH·OW` and its `[C, H, W]` at
-    /// `x + i·C·H·W`. `x` is accumulated into, not overwritten. Images and channels are processed concurrently.
+    /// adjoint of ``im2col``), image i's columns at `i·OH·OW` and its `[C, H, W]` at `x + i·C·H·W`. `x` is
+    /// accumulated into, not overwritten. Images and channels are processed concurrently.
     public static func col2im(
-        _ cols: UnsafePointer<Float>, ld: Int, columnOffset: Int = 0, images: Int = 1, channels: Int, height: Int,
-        width: Int, geometry g: ConvGeometry, into x: UnsafeMutablePointer<Float>
+        _ cols: UnsafePointer<Float>, ld: Int, images: Int = 1, channels: Int, height: Int, width: Int,
+        geometry g: ConvGeometry, into x: UnsafeMutablePointer<Float>
     ) {
         let (oh, ow) = g.outputSize(h: height, w: width)
         let src = SendablePointer(cols), dst = SendablePointer(x)
@@ -108,7 +108,7 @@ public enum Im2col {
                 let plane = dst.base + index * height * width
                 for t in 0..<taps {
                     let ki = t / g.kernelW, kj = t % g.kernelW
-                    let rowIn = src.base + (c * taps + t) * ld + columnOffset + img * oh * ow
+                    let rowIn = src.base + (c * taps + t) * ld + img * oh * ow
                     let shiftW = kj * g.dilationW - g.padW
                     let owLo = shiftW >= 0 ? 0 : min(ow, (-shiftW + g.strideW - 1) / g.strideW)
                     let owHi = max(owLo, min(ow, (width - 1 - shiftW) >= 0 ? (width - 1 - shiftW) / g.strideW + 1 : 0))
