@@ -40,6 +40,10 @@ __attribute__((no_builtin("memset"))) static inline void wg_zero(float *dst, lon
 
 void kk_phase_planes(const float *x, long planes, long height, long width, long padH, long padW, long stride,
                      long hq, long wq, float *out) {
+  if (stride == 1 && hq == height + 2 * padH && wq == width + 2 * padW) {
+    kk_pad_planes(x, planes, height, width, padH, padW, out);  // the one phase plane is the padded plane
+    return;
+  }
   const long phasePlane = hq * wq;
   for (long p = 0; p < planes; p++) {
     const float *s = x + p * height * width;
@@ -54,17 +58,9 @@ void kk_phase_planes(const float *x, long planes, long height, long width, long 
             continue;
           }
           const float *src = s + r * width;
-          if (stride == 1) {
-            // Columns j − padW: zeros, then the row, then zeros.
-            const long lo = padW < wq ? padW : wq, hi = padW + width < wq ? padW + width : wq;
-            wg_zero(row, lo);
-            if (hi > lo) wg_copy(row + lo, src + (lo - padW), hi - lo);
-            if (wq > hi) wg_zero(row + hi, wq - hi);
-          } else {
-            for (long j = 0; j < wq; j++) {
-              const long col = j * stride + pw - padW;
-              row[j] = col >= 0 && col < width ? src[col] : 0;
-            }
+          for (long j = 0; j < wq; j++) {
+            const long col = j * stride + pw - padW;
+            row[j] = col >= 0 && col < width ? src[col] : 0;
           }
         }
       }

@@ -185,7 +185,7 @@ int kk_weight_grad_grid(const KKWeightGradGrid *g, KKISA isa, long tile0, long t
 
 /// planes × [height, width] → planes × stride × stride phase planes of [hq, wq]: phase (ph, pw) of plane p at
 /// out + ((p·stride + ph)·stride + pw)·hq·wq holds the zero-padded plane's element (i·stride + ph, j·stride + pw)
-/// at (i, j), zero outside the padded plane. Stride 1 is the padded plane itself (hq, wq at least its size).
+/// at (i, j), zero outside the padded plane. At stride 1 with hq, wq the padded size, kk_pad_planes's layout.
 void kk_phase_planes(const float *x, long planes, long height, long width, long padH, long padW, long stride,
                      long hq, long wq, float *out);
 
