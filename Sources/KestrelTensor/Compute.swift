@@ -70,19 +70,29 @@ public enum Compute {
     /// Calls `body` on disjoint ranges covering `0..<count`, concurrently on up to `threads` threads. Ranges are
     /// at least `grain` long (so small jobs stay on the calling thread). `body` must only write what its range
     /// owns.
-    public static func parallelFor(_ count: Int, grain: Int = 1, _ body: @Sendable (Range<Int>) -> Void) {
+    ///
+    /// `chunksPerThread` > 1 cuts the work into that many ranges per thread, which the threads claim as they
+    /// finish: a thread slowed by another process then leaves its share to the others instead of keeping them
+    /// waiting. The ranges depend only on `count`, `grain`, `chunksPerThread` and the thread count, never on
+    /// which thread runs them.
+    public static func parallelFor(_ count: Int, grain: Int = 1, chunksPerThread: Int = 1,
+                                   _ body: @Sendable (Range<Int>) -> Void) {
         guard count > 0 else { return }
         let t = threads
-        let chunks = min(t, max(1, count / max(grain, 1)))
-        if chunks <= 1 {
+        let chunks = min(t * max(1, chunksPerThread), max(1, count / max(grain, 1)))
+        if chunks <= 1 || t <= 1 {
             body(0..<count)
             return
         }
-        if WorkerPool.shared.run(count: count, chunks: chunks, body) { return }
-        DispatchQueue.concurrentPerform(iterations: chunks) { i in
-            let lo = count * i / chunks
-            let hi = count * (i + 1) / chunks
-            if lo < hi { body(lo..<hi) }
+        if WorkerPool.shared.run(count: count, chunks: chunks, threads: min(t, chunks), body) { return }
+        // The pool is busy (or this is a nested call): the same ranges, dealt round-robin to at most t runners.
+        let runners = min(t, chunks)
+        DispatchQueue.concurrentPerform(iterations: runners) { runner in
+            for i in stride(from: runner, to: chunks, by: runners) {
+                let lo = count * i / chunks
+                let hi = count * (i + 1) / chunks
+                if lo < hi { body(lo..<hi) }
+            }
         }
     }
 }

@@ -24,18 +24,25 @@ final class WorkerPool: @unchecked Sendable {
     static let spinNanoseconds: UInt64 = 500_000
 
     /// One job: `chunks` ranges of `0..<count`, claimed through `next`; `pending` counts those not finished.
+    /// `seats`: how many workers may join the caller (a pool started by a job with more threads has more
+    /// workers than this job may use).
     private final class Job {
         let count: Int, chunks: Int
         let body: (Range<Int>) -> Void
         let next = Atomic<Int>(0)
         let pending: Atomic<Int>
+        let seats: Atomic<Int>
 
-        init(count: Int, chunks: Int, body: @escaping (Range<Int>) -> Void) {
+        init(count: Int, chunks: Int, workers: Int, body: @escaping (Range<Int>) -> Void) {
             self.count = count
             self.chunks = chunks
             self.body = body
             pending = Atomic(chunks)
+            seats = Atomic(workers)
         }
+
+        /// Whether a worker may join (each seat is taken once).
+        func takeSeat() -> Bool { seats.wrappingSubtract(1, ordering: .relaxed).oldValue > 0 }
 
         /// Claims and runs chunks until none is left.
         func work() {
@@ -56,20 +63,20 @@ final class WorkerPool: @unchecked Sendable {
     private let sleepers = Atomic<Int>(0)
     private let wake = DispatchSemaphore(value: 0)
 
-    /// Runs `body` on `chunks` ranges with the caller and up to chunks − 1 workers; false (nothing run) when the
-    /// pool is busy.
-    func run(count: Int, chunks: Int, _ body: @Sendable (Range<Int>) -> Void) -> Bool {
+    /// Runs `body` on `chunks` ranges with the caller and up to threads − 1 workers (threads ≤ chunks); false
+    /// (nothing run) when the pool is busy.
+    func run(count: Int, chunks: Int, threads: Int, _ body: @Sendable (Range<Int>) -> Void) -> Bool {
         publishing.withLockIfAvailable { started -> Bool in
-            while started < chunks - 1 {
+            while started < threads - 1 {
                 startWorker()
                 started += 1
             }
             withoutActuallyEscaping(body) { escapable in
-                let current = Job(count: count, chunks: chunks, body: escapable)
+                let current = Job(count: count, chunks: chunks, workers: threads - 1, body: escapable)
                 job.store(Unmanaged.passUnretained(current).toOpaque(), ordering: .sequentiallyConsistent)
                 generation.wrappingAdd(1, ordering: .sequentiallyConsistent)
                 let asleep = sleepers.load(ordering: .sequentiallyConsistent)
-                for _ in 0..<min(asleep, chunks - 1) { wake.signal() }
+                for _ in 0..<min(asleep, threads - 1) { wake.signal() }
                 current.work()
                 while current.pending.load(ordering: .acquiring) > 0 { kk_cpu_relax() }
                 // No worker may touch the job (or the caller's closure) once this returns: the job is kept alive
@@ -107,7 +114,8 @@ final class WorkerPool: @unchecked Sendable {
             seen = generation.load(ordering: .sequentiallyConsistent)
             inside.wrappingAdd(1, ordering: .sequentiallyConsistent)
             if let current = job.load(ordering: .sequentiallyConsistent) {
-                Unmanaged<Job>.fromOpaque(current).takeUnretainedValue().work()
+                let claimed = Unmanaged<Job>.fromOpaque(current).takeUnretainedValue()
+                if claimed.takeSeat() { claimed.work() }
             }
             inside.wrappingSubtract(1, ordering: .sequentiallyConsistent)
         }

@@ -60,6 +60,10 @@ struct ConvCase: Sendable, CustomTestStringConvertible {
         // dilation 2 (9 phase planes per channel, taps shifted by whole phase rows and columns).
         ConvCase(n: 20, c: 8, h: 64, w: 64, cout: 8, k: (3, 3), stride: (1, 1), pad: (1, 1), dilation: (1, 1), groups: 1),
         ConvCase(n: 2, c: 5, h: 13, w: 14, cout: 6, k: (5, 5), stride: (3, 3), pad: (2, 2), dilation: (2, 2), groups: 1),
+        // A padded batch larger than L2: the indirect kernel over blocks of images, each padded by the thread that
+        // convolves it (three 16-channel images of 35×33 padded per block, the last block one image short), in two
+        // groups, at stride 2.
+        ConvCase(n: 17, c: 16, h: 33, w: 31, cout: 24, k: (3, 3), stride: (2, 2), pad: (1, 1), dilation: (1, 1), groups: 2),
     ]
 
     /// The GEMMs every test runs with: the default FastGEMM (packing straight from the images), FastGEMM held to
@@ -153,12 +157,14 @@ struct ConvCase: Sendable, CustomTestStringConvertible {
     }
 
     @Test(arguments: [([3, 8, 15, 13], 6), ([1, 64, 10, 16], 40), ([2, 16, 9, 10], 16), ([1, 64, 15, 16], 12),
-                      ([12, 8, 9, 10], 6)])
+                      ([12, 8, 9, 10], 6), ([20, 16, 30, 30], 16)])
     func resultsDoNotDependOnTheThreadCountOrRun(_ input: [Int], _ cout: Int) {
         // 160 positions at depth 576 are 20 tiles on one thread, and 10 or 7 per thread on two or three: the
         // indirect kernel's whole-depth and stretched loops must give the same bits. The third and fourth take
         // the 16-channel tile (12 positions): 240 positions are 20 tiles on one thread, 10 on each of two.
         // dW: one to three images split their tiles among the threads; twelve are six chunks of two, summed apart.
+        // Twenty 16-channel 30×30 images (1.3 MB padded) go in five blocks of four on one or two threads, and as one
+        // padded batch on three (too few blocks to share).
         let x = Tensor.random(Shape(input), seed: 9)
         let w = Tensor.random([cout, input[1], 3, 3], seed: 10)
         let g = ConvGeometry(kernel: 3, stride: 1, padding: 1)
