@@ -9,6 +9,7 @@
 
 #include "kestrel_kernels.h"
 #include "epilogue.h"
+#include "rows.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -19,62 +20,22 @@
 static inline long ic_min(long a, long b) { return a < b ? a : b; }
 static inline long ic_max(long a, long b) { return a > b ? a : b; }
 
-#ifdef KK_X86
-/// Lanes [lo, hi) of 16 (each bound clamped to 0 … 16).
-static inline __mmask16 ic_lanes(long lo, long hi) {
-  lo = ic_max(0, ic_min(16, lo));
-  hi = ic_max(0, ic_min(16, hi));
-  return (__mmask16)(((1u << hi) - 1) & ~((1u << lo) - 1));
-}
-
-/// kk_pad_planes by 16-float masked moves: each padded row is built in registers, zeros and data together, and
-/// stored once. Rows of a small map are only 32–128 bytes, and a memcpy and two memsets per row cost more than
-/// the copy (a tenth of ResNet-20's inference at batch 128).
-__attribute__((target("avx512f"))) static void ic_pad_planes_avx512(const float *x, long planes, long height,
-                                                                   long width, long padH, long padW, float *xpad) {
+__attribute__((always_inline)) static inline void kk_pad_planes_rows(const float *x, long planes, long height,
+                                                                     long width, long padH, long padW, float *xpad,
+                                                                     int avx512) {
   const long hp = height + 2 * padH, wp = width + 2 * padW;
-  const __m512 zero = _mm512_setzero_ps();
+  const float *end = xpad + planes * hp * wp;
   for (long q = 0; q < planes; q++) {
     float *d = xpad + q * hp * wp;
     const float *s = x + q * height * width;
-    for (long t = 0; t < padH * wp; t += 16) _mm512_mask_storeu_ps(d + t, ic_lanes(0, padH * wp - t), zero);
-    for (long r = 0; r < height; r++) {
-      float *row = d + (padH + r) * wp;
-      // Lane i of the chunk at t is column t + i of the padded row: data from s[r·width + t + i − padW] when
-      // padW ≤ t + i < padW + width (the masked-off lanes of the load are never read).
-      const char *src = (const char *)(s + r * width) - padW * (long)sizeof(float);
-      for (long t = 0; t < wp; t += 16) {
-        const __m512 v = _mm512_maskz_loadu_ps(ic_lanes(padW - t, padW + width - t), src + t * (long)sizeof(float));
-        _mm512_mask_storeu_ps(row + t, ic_lanes(0, wp - t), v);
-      }
-    }
-    float *bottom = d + (padH + height) * wp;
-    for (long t = 0; t < padH * wp; t += 16) _mm512_mask_storeu_ps(bottom + t, ic_lanes(0, padH * wp - t), zero);
+    kk_row(avx512, d, NULL, 0, 0, padH * wp, end);
+    for (long r = 0; r < height; r++) kk_row(avx512, d + (padH + r) * wp, s + r * width, padW, width, wp, end);
+    kk_row(avx512, d + (padH + height) * wp, NULL, 0, 0, padH * wp, end);
   }
 }
-#endif
 
-void kk_pad_planes(const float *x, long planes, long height, long width, long padH, long padW, float *xpad) {
-#ifdef KK_X86
-  if (kk_cpu_isa() >= KK_ISA_AVX512) {
-    ic_pad_planes_avx512(x, planes, height, width, padH, padW, xpad);
-    return;
-  }
-#endif
-  const long hp = height + 2 * padH, wp = width + 2 * padW;
-  for (long q = 0; q < planes; q++) {
-    float *d = xpad + q * hp * wp;
-    const float *s = x + q * height * width;
-    memset(d, 0, (size_t)(padH * wp) * sizeof(float));
-    for (long r = 0; r < height; r++) {
-      float *row = d + (padH + r) * wp;
-      for (long t = 0; t < padW; t++) row[t] = 0;
-      memcpy(row + padW, s + r * width, (size_t)width * sizeof(float));
-      for (long t = padW + width; t < wp; t++) row[t] = 0;
-    }
-    memset(d + (padH + height) * wp, 0, (size_t)(padH * wp) * sizeof(float));
-  }
-}
+KK_ROWS_DISPATCH(kk_pad_planes, (const float *x, long planes, long height, long width, long padH, long padW, float *xpad),
+                 x, planes, height, width, padH, padW, xpad)
 
 /// Positions per tile of the 16-channel AVX-512 tile (12 accumulators; 10, 14 and 16 measured no better).
 #define KK_NARROW_MR 12
@@ -202,14 +163,30 @@ __attribute__((target("avx2,fma"))) static void ic_kernel_avx2(long k, const flo
   _mm256_storeu_ps(tile + 80, c50); _mm256_storeu_ps(tile + 88, c51);
 }
 
+/// The first `count` (< 8) floats of v → y, by 4-, 2- and 1-float stores. Masked stores (AVX2's vmaskmovps, and
+/// AVX-512's) are slow on AMD's cores, and the last 4 rows of every 12-row tile end here.
+__attribute__((target("avx2"))) static inline void ic_store_part(float *y, __m256 v, long count) {
+  __m128 part = _mm256_castps256_ps128(v);
+  if (count >= 4) {
+    _mm_storeu_ps(y, part);
+    part = _mm256_extractf128_ps(v, 1);
+    y += 4;
+    count -= 4;
+  }
+  if (count >= 2) {
+    _mm_storel_pi((__m64 *)y, part);
+    part = _mm_movehl_ps(part, part);
+    y += 2;
+    count -= 2;
+  }
+  if (count) _mm_store_ss(y, part);
+}
+
 /// 8 rows of a tile (positions; rows `ts` floats apart, `channels` ≤ ts of them) → y, channel-major: the first
 /// `count` (≤ 8) positions, consecutive in one image, per channel, through the epilogue (`ep` NULL: stored as they are; channel j of the tile is epilogue
-/// channel o0 + j). Rows past `count` are read (the tile always has 8) but not stored. A part row of positions
-/// goes through an AVX-512 masked store: AVX2's vmaskmovps store is slow on AMD's cores, and stores of the last
-/// 4 rows of every 12-row tile took half of this function's time.
-__attribute__((target("avx512f,avx2,fma"))) static void ic_store8(const float *tile, long ts, float *y, long l, long channels,
+/// channel o0 + j). Rows past `count` are read (the tile always has 8) but not stored.
+__attribute__((target("avx2,fma"))) static void ic_store8(const float *tile, long ts, float *y, long l, long channels,
                                                          long count, const KKEpilogue *ep, long o0) {
-  const __mmask16 keep = (__mmask16)((1u << count) - 1);
   for (long jb = 0; jb < channels; jb += 8) {
     const __m256 r0 = _mm256_loadu_ps(tile + jb), r1 = _mm256_loadu_ps(tile + ts + jb),
                  r2 = _mm256_loadu_ps(tile + 2 * ts + jb), r3 = _mm256_loadu_ps(tile + 3 * ts + jb),
@@ -242,7 +219,7 @@ __attribute__((target("avx512f,avx2,fma"))) static void ic_store8(const float *t
     if (count == 8)
       for (long j = 0; j < n; j++) _mm256_storeu_ps(y + (jb + j) * l, o[j]);
     else
-      for (long j = 0; j < n; j++) _mm512_mask_storeu_ps(y + (jb + j) * l, keep, _mm512_castps256_ps512(o[j]));
+      for (long j = 0; j < n; j++) ic_store_part(y + (jb + j) * l, o[j], count);
   }
 }
 

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "kestrel_kernels.h"
+#include "rows.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -27,15 +28,6 @@
 
 long kk_weight_grad_grid_tiles(long cout, long taps) {
   return (cout + WG_OUT - 1) / WG_OUT * ((taps + WG_TAPS - 1) / WG_TAPS);
-}
-
-/// dst[0 ..< n] = src[0 ..< n]: rows of a few dozen floats, where a call to memcpy costs more than the copy.
-__attribute__((no_builtin("memcpy"))) static inline void wg_copy(float *restrict dst, const float *restrict src, long n) {
-  for (long j = 0; j < n; j++) dst[j] = src[j];
-}
-
-__attribute__((no_builtin("memset"))) static inline void wg_zero(float *dst, long n) {
-  for (long j = 0; j < n; j++) dst[j] = 0;
 }
 
 void kk_phase_planes(const float *x, long planes, long height, long width, long padH, long padW, long stride,
@@ -54,7 +46,7 @@ void kk_phase_planes(const float *x, long planes, long height, long width, long 
           float *row = d + i * wq;
           const long r = i * stride + ph - padH;  // the source row, in unpadded coordinates
           if (r < 0 || r >= height) {
-            wg_zero(row, wq);
+            kk_row_portable(row, NULL, 0, 0, wq);
             continue;
           }
           const float *src = s + r * width;
@@ -67,49 +59,57 @@ void kk_phase_planes(const float *x, long planes, long height, long width, long 
   }
 }
 
-void kk_grid_rows(const float *dy, long planes, long oh, long ow, long wq, float *out) {
-  for (long p = 0; p < planes; p++)
-    for (long y = 0; y < oh; y++) {
-      float *row = out + (p * oh + y) * wq;
-      wg_copy(row, dy + (p * oh + y) * ow, ow);
-      wg_zero(row + ow, wq - ow);
-    }
+__attribute__((always_inline)) static inline void kk_grid_rows_rows(const float *dy, long planes, long oh, long ow,
+                                                                    long wq, float *out, int avx512) {
+  const float *end = out + planes * oh * wq;
+  for (long r = 0; r < planes * oh; r++) kk_row(avx512, out + r * wq, dy + r * ow, 0, ow, wq, end);
 }
 
-void kk_stack_planes(const float *x, long images, long imageStride, long planes, long h, long w, long pad,
-                     long planeStride, float *out) {
+KK_ROWS_DISPATCH(kk_grid_rows, (const float *dy, long planes, long oh, long ow, long wq, float *out), dy, planes, oh,
+                 ow, wq, out)
+
+__attribute__((always_inline)) static inline void kk_stack_planes_rows(const float *x, long images, long imageStride,
+                                                                       long planes, long h, long w, long pad,
+                                                                       long planeStride, float *out, int avx512) {
   const long wq = w + pad, rows = pad + images * (h + pad);
+  const float *end = out + planes * planeStride;
   for (long p = 0; p < planes; p++) {
     float *d = out + p * planeStride;
     // Every float written once: zero rows between the images, and each data row as [pad zeros, the row].
-    wg_zero(d, pad * wq);
+    kk_row(avx512, d, NULL, 0, 0, pad * wq, end);
     for (long img = 0; img < images; img++) {
       float *rowsOut = d + (pad + img * (h + pad)) * wq;
-      for (long r = 0; r < h; r++) {
-        wg_zero(rowsOut + r * wq, pad);
-        wg_copy(rowsOut + r * wq + pad, x + img * imageStride + (p * h + r) * w, w);
-      }
-      wg_zero(rowsOut + h * wq, pad * wq);
+      for (long r = 0; r < h; r++)
+        kk_row(avx512, rowsOut + r * wq, x + img * imageStride + (p * h + r) * w, pad, w, wq, end);
+      kk_row(avx512, rowsOut + h * wq, NULL, 0, 0, pad * wq, end);
     }
-    wg_zero(d + rows * wq, planeStride - rows * wq);
+    kk_row(avx512, d + rows * wq, NULL, 0, 0, planeStride - rows * wq, end);
   }
 }
 
-void kk_stack_grid_rows(const float *dy, long images, long imageStride, long planes, long h, long w, long pad,
-                        float *out) {
+KK_ROWS_DISPATCH(kk_stack_planes, (const float *x, long images, long imageStride, long planes, long h, long w,
+                                   long pad, long planeStride, float *out),
+                 x, images, imageStride, planes, h, w, pad, planeStride, out)
+
+__attribute__((always_inline)) static inline void kk_stack_grid_rows_rows(const float *dy, long images,
+                                                                          long imageStride, long planes, long h,
+                                                                          long w, long pad, float *out, int avx512) {
   const long wq = w + pad, positions = (images * (h + pad) - pad) * wq;
+  const float *end = out + planes * positions;
   for (long p = 0; p < planes; p++) {
     float *d = out + p * positions;
     for (long img = 0; img < images; img++) {
       float *rowsOut = d + img * (h + pad) * wq;
-      for (long r = 0; r < h; r++) {
-        wg_copy(rowsOut + r * wq, dy + img * imageStride + (p * h + r) * w, w);
-        wg_zero(rowsOut + r * wq + w, pad);
-      }
-      if (img + 1 < images) wg_zero(rowsOut + h * wq, pad * wq);
+      for (long r = 0; r < h; r++)
+        kk_row(avx512, rowsOut + r * wq, dy + img * imageStride + (p * h + r) * w, 0, w, wq, end);
+      if (img + 1 < images) kk_row(avx512, rowsOut + h * wq, NULL, 0, 0, pad * wq, end);
     }
   }
 }
+
+KK_ROWS_DISPATCH(kk_stack_grid_rows, (const float *dy, long images, long imageStride, long planes, long h, long w,
+                                      long pad, float *out),
+                 dy, images, imageStride, planes, h, w, pad, out)
 
 #ifdef WG_X86
 // The 24 accumulators as named variables (a[o][t] arrays were kept in memory by the compiler).
