@@ -88,13 +88,32 @@ void kk_pack_conv_weights(const float *w, long cout, long k, long nr, long panel
 }
 
 #ifdef KK_X86
+/// A panel's epilogue constants as vectors (NR floats each, 1 and 0 past the panel's channels), applied to the
+/// accumulators when the depth is complete, before they are stored: the per-channel work is then two vector
+/// operations per tile row instead of a scalar lookup and a broadcast per stored channel.
+typedef struct {
+  float scale[32], shift[32];
+  KKActivation activation;
+} ICPanelEpilogue;
+
+static void ic_panel_epilogue(const KKEpilogue *ep, long o0, long channels, ICPanelEpilogue *pe) {
+  for (long j = 0; j < 32; j++) {
+    pe->scale[j] = 1;
+    pe->shift[j] = 0;
+    if (j < channels) kk_epilogue_channel(ep, o0 + j, &pe->scale[j], &pe->shift[j]);
+  }
+  pe->activation = ep->activation;
+}
+
 /// MR positions × NV·16 channels over k steps of the depth (the tile's rows NV·16 floats apart). ACC: the sums
 /// start from `tile` (a previous stretch of the depth) instead of 0 — the same FMA chain, so splitting the
 /// depth changes no bits. PF: one step of the next stretch of B is prefetched into L2 per step (from `pf`).
-/// MR, NV, ACC and PF are constants after inlining, and the accumulator arrays become registers.
+/// `pe`, when not NULL, is applied to the sums before they are stored (the depth's last stretch), with the same
+/// operations as kk_epilogue_apply. MR, NV, ACC and PF are constants after inlining, and the accumulator arrays
+/// become registers.
 __attribute__((target("avx512f"), always_inline)) static inline void ic_kernel_avx512_rows(
     long k, const float *const *rows, const long *off, const float *restrict B, float *restrict tile, const int MR,
-    const int NV, const int ACC, const int PF, const float *pf) {
+    const int NV, const int ACC, const int PF, const float *pf, const ICPanelEpilogue *pe) {
   const float *r[16];
   __m512 c[16][2];
   for (int i = 0; i < MR; i++) {
@@ -115,16 +134,30 @@ __attribute__((target("avx512f"), always_inline)) static inline void ic_kernel_a
     }
     B += NV * 16;
   }
+  if (pe) {
+    const __m512 zero = _mm512_setzero_ps(), six = _mm512_set1_ps(6);
+    for (int v = 0; v < NV; v++) {
+      const __m512 sc = _mm512_loadu_ps(pe->scale + 16 * v), sh = _mm512_loadu_ps(pe->shift + 16 * v);
+      for (int i = 0; i < MR; i++) {
+        __m512 y = _mm512_fmadd_ps(c[i][v], sc, sh);
+        if (pe->activation != KK_ACT_NONE) y = _mm512_max_ps(y, zero);
+        if (pe->activation == KK_ACT_RELU6) y = _mm512_min_ps(y, six);
+        c[i][v] = y;
+      }
+    }
+  }
   for (int i = 0; i < MR; i++)
     for (int v = 0; v < NV; v++) _mm512_storeu_ps(tile + NV * 16 * i + 16 * v, c[i][v]);
 }
 
 /// The AVX-512 tiles kk_indirect_shape chooses — mr = 8 or 7 positions × 32 channels, or 12 × 16 (nr = 16) —
-/// starting from 0 or from `tile` (accumulate), prefetching from `pf` when not NULL.
+/// starting from 0 or from `tile` (accumulate), prefetching from `pf` when not NULL, and applying `pe` when not
+/// NULL.
 __attribute__((target("avx512f"))) static void ic_kernel_avx512(long k, const float *const *rows, const long *off,
                                                                 const float *restrict B, float *restrict tile,
-                                                                long mr, long nr, int accumulate, const float *pf) {
-#define IC_K(MR, NV, ACC, PF) ic_kernel_avx512_rows(k, rows, off, B, tile, MR, NV, ACC, PF, pf)
+                                                                long mr, long nr, int accumulate, const float *pf,
+                                                                const ICPanelEpilogue *pe) {
+#define IC_K(MR, NV, ACC, PF) ic_kernel_avx512_rows(k, rows, off, B, tile, MR, NV, ACC, PF, pf, pe)
 #define IC_K4(MR, NV) \
   do { \
     if (accumulate) { if (pf) IC_K(MR, NV, 1, 1); else IC_K(MR, NV, 1, 0); } \
@@ -244,11 +277,11 @@ static void ic_tile_rows(const KKIndirectConv *cv, long t0, long pos1, long mr, 
   for (long i = count; i < mr; i++) rows[i] = rows[count - 1];
 }
 
-/// tile [mr positions × nr channels] → y for the tile at t0 (channels o0 … o0 + channels).
+/// tile [mr positions × nr channels] → y for the tile at t0 (channels o0 … o0 + channels), through `ep` (NULL:
+/// stored as they are, the epilogue applied already or the identity).
 static void ic_store_tile(const KKIndirectConv *cv, const float *tile, long t0, long pos1, long mr, long nr, long l,
-                          long o0, long channels, KKISA isa) {
+                          long o0, long channels, KKISA isa, const KKEpilogue *ep) {
   const long count = ic_min(mr, pos1 - t0), img0 = t0 / l, l0 = t0 % l;
-  const KKEpilogue *ep = kk_epilogue_is_identity(&cv->epilogue) ? NULL : &cv->epilogue;
   if (isa == KK_ISA_AVX512 && l0 + count <= l) {
     // Eight rows at a time (a 12-row tile: rows 8-15, of which 12-15 are zero and never stored).
     for (long r = 0; r < count; r += 8)
@@ -324,6 +357,15 @@ int kk_conv_indirect(const KKIndirectConv *cv, KKISA isa, long pos0, long pos1, 
       const float *wpanel = cv->packed ? cv->packed + o0 * k : allPanels ? panel + (o0 - out0) * k : panel;
       if (!allPanels) kk_pack_conv_weights(cv->weights + o0 * k, ic_min(nr, cv->cout - o0), k, nr, 0, 1, panel);
       const long channels = ic_min(nr, oEnd - o0);
+      // AVX-512 applies the epilogue to the accumulators; AVX2 as it stores.
+      ICPanelEpilogue panelEpilogue;
+      const ICPanelEpilogue *pe = NULL;
+      const KKEpilogue *storeEpilogue = kk_epilogue_is_identity(&cv->epilogue) ? NULL : &cv->epilogue;
+      if (storeEpilogue && isa == KK_ISA_AVX512) {
+        ic_panel_epilogue(storeEpilogue, o0, channels, &panelEpilogue);
+        pe = &panelEpilogue;
+        storeEpilogue = NULL;
+      }
       if (stretched) {
         for (long t = 0; t < tiles; t++) ic_tile_rows(cv, pos0 + t * mr, pos1, mr, l, tileRows[t]);
         for (long p0 = 0; p0 < k; p0 += IC_STRETCH) {
@@ -331,16 +373,17 @@ int kk_conv_indirect(const KKIndirectConv *cv, KKISA isa, long pos0, long pos1, 
           const float *next = p0 + IC_STRETCH < k ? wpanel + (p0 + IC_STRETCH) * nr : NULL;
           for (long t = 0; t < tiles; t++)
             ic_kernel_avx512(kc, tileRows[t], offsets + p0, wpanel + p0 * nr, sums[t], mr, nr, p0 > 0,
-                             t == 0 ? next : NULL);
+                             t == 0 ? next : NULL, p0 + kc == k ? pe : NULL);
         }
-        for (long t = 0; t < tiles; t++) ic_store_tile(cv, sums[t], pos0 + t * mr, pos1, mr, nr, l, o0, channels, isa);
+        for (long t = 0; t < tiles; t++)
+          ic_store_tile(cv, sums[t], pos0 + t * mr, pos1, mr, nr, l, o0, channels, isa, storeEpilogue);
         continue;
       }
       for (long t0 = b0; t0 < b1; t0 += mr) {
         ic_tile_rows(cv, t0, b1, mr, l, rows);
-        if (isa == KK_ISA_AVX512) ic_kernel_avx512(k, rows, offsets, wpanel, tile, mr, nr, 0, NULL);
+        if (isa == KK_ISA_AVX512) ic_kernel_avx512(k, rows, offsets, wpanel, tile, mr, nr, 0, NULL, pe);
         else ic_kernel_avx2(k, rows, offsets, wpanel, tile);
-        ic_store_tile(cv, tile, t0, b1, mr, nr, l, o0, channels, isa);
+        ic_store_tile(cv, tile, t0, b1, mr, nr, l, o0, channels, isa, storeEpilogue);
       }
     }
   }
