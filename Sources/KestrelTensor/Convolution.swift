@@ -153,7 +153,9 @@ public enum Convolution {
 
     /// The gradient with respect to the input, `[N, C, H, W]`: for stride 1 (with ``FastGEMM``), the forward
     /// convolution of dy with the flipped weights (``flippedGeometry(_:)``), which needs no column buffer; for
-    /// depthwise 3×3 with stride 1 and padding 1, the direct kernel with rotated weights; otherwise
+    /// larger strides (with ``FastGEMM``, no dilation), one stride-1 convolution of dy per phase of the input
+    /// grid (``FastGEMM/phaseBackwardData(dy:n:cout:oh:ow:weight:c:h:w:geometry:dx:isa:)``); for depthwise 3×3 with
+    /// stride 1 and padding 1, the direct kernel with rotated weights; otherwise
     /// ``backwardDataIm2col(_:weight:inputShape:geometry:)``.
     public static func backwardData(_ dy: Tensor, weight: Tensor, inputShape: Shape, geometry g: ConvGeometry) -> Tensor {
         let (n, c, h, w) = (inputShape[0], inputShape[1], inputShape[2], inputShape[3])
@@ -172,6 +174,16 @@ public enum Convolution {
         }
         if let flipped = flippedGeometry(g), cg >= 8, let fast = Compute.gemm as? FastGEMM, fast.isa != nil {
             return forward(dy, weight: flippedWeight(weight, groups: g.groups), bias: nil, geometry: flipped)
+        }
+        if let fast = Compute.gemm as? FastGEMM, let isa = fast.isa, FastGEMM.supportsPhaseBackwardData(g, channelsPerGroup: cg) {
+            return dy.withUnsafeBufferPointer { pdy in
+                weight.withUnsafeBufferPointer { pw in
+                    Tensor(shape: inputShape) { pdx in
+                        fast.phaseBackwardData(dy: pdy.baseAddress!, n: n, cout: cout, oh: oh, ow: ow, weight: pw.baseAddress!,
+                                               c: c, h: h, w: w, geometry: g, dx: pdx.baseAddress!, isa: isa)
+                    }
+                }
+            }
         }
         return backwardDataIm2col(dy, weight: weight, inputShape: inputShape, geometry: g)
     }

@@ -64,6 +64,10 @@ struct ConvCase: Sendable, CustomTestStringConvertible {
         // convolves it (three 16-channel images of 35×33 padded per block, the last block one image short), in two
         // groups, at stride 2.
         ConvCase(n: 17, c: 16, h: 33, w: 31, cout: 24, k: (3, 3), stride: (2, 2), pad: (1, 1), dilation: (1, 1), groups: 2),
+        // dx of strided convolutions by phases: strides 3 and 2 on a 5×3 kernel (phases of one and two taps, a
+        // window starting above dy), and a 1×1 kernel at stride 2 (three of the four phases have no taps: zeros).
+        ConvCase(n: 2, c: 8, h: 11, w: 13, cout: 6, k: (5, 3), stride: (3, 2), pad: (2, 0), dilation: (1, 1), groups: 1),
+        ConvCase(n: 3, c: 8, h: 9, w: 8, cout: 10, k: (1, 1), stride: (2, 2), pad: (0, 0), dilation: (1, 1), groups: 1),
     ]
 
     /// The GEMMs every test runs with: the default FastGEMM (packing straight from the images), FastGEMM held to
