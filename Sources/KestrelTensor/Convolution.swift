@@ -444,7 +444,9 @@ extension Convolution {
     public enum Pass: Sendable { case forward, backwardData, backwardWeight }
 
     /// The GEMM calls `forward` / `backwardData` / `backwardWeight` make for this input and weight, in order —
-    /// so a benchmark can time the same GEMMs bare and report how much the convolution adds around them.
+    /// so a benchmark can time the same GEMMs bare and report how much the convolution adds around them. Where a
+    /// direct kernel replaces the column path (the indirect forward, dx by flipped weights or by phases, dW on a
+    /// grid), these are the column path's GEMMs: the same arithmetic as one bare product.
     public static func gemmPlan(inputShape: Shape, weightShape: Shape, geometry g: ConvGeometry, pass: Pass) -> [GEMMShape] {
         let (n, c, h, w) = (inputShape[0], inputShape[1], inputShape[2], inputShape[3])
         let (cout, cg, kh, kw) = (weightShape[0], weightShape[1], weightShape[2], weightShape[3])
