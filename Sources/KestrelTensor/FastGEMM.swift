@@ -294,7 +294,8 @@ extension FastGEMM {
             let sx = SendablePointer(x), sdy = SendablePointer(dy), sdw = SendablePointer(dw)
             taps.withUnsafeBufferPointer { tapOffsets in
                 let tapBase = SendablePointer(UnsafeMutablePointer(mutating: tapOffsets.baseAddress!))
-                Compute.parallelFor(chunks * parts) { items in
+                // Up to 8 items per thread, claimed as threads finish (the split into items is fixed).
+                Compute.parallelFor(chunks * parts, chunksPerThread: 4) { items in
                     for item in items {
                         let (chunk, part) = (item / parts, item % parts)
                         let xq = sbuf.base + item * scratch, dyq = xq + xFloats + slack
