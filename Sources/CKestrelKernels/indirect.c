@@ -37,10 +37,12 @@ __attribute__((always_inline)) static inline void kk_pad_planes_rows(const float
 KK_ROWS_DISPATCH(kk_pad_planes, (const float *x, long planes, long height, long width, long padH, long padW, float *xpad),
                  x, planes, height, width, padH, padW, xpad)
 
-/// Positions per tile of the 16-channel AVX-512 tile (12 accumulators; 10, 14 and 16 measured no better).
+/// Positions per tile of the 16-channel AVX-512 tile (12 accumulators; 10, 14 and 16 measured no better), and of
+/// its row-aligned form: 16 consecutive positions of one output row at stride 1, addressed from one pointer.
 #define KK_NARROW_MR 12
+#define KK_ROW_MR 16
 
-long kk_indirect_shape(KKISA isa, long positions, long cout, long *mr) {
+long kk_indirect_shape(KKISA isa, long positions, long cout, long ow, long sw, long *mr) {
   if (isa == KK_ISA_AVX2) {
     *mr = 6;
     return 16;
@@ -50,7 +52,7 @@ long kk_indirect_shape(KKISA isa, long positions, long cout, long *mr) {
     return 0;
   }
   if (cout <= 16) {
-    *mr = KK_NARROW_MR;
+    *mr = sw == 1 && ow > 0 && ow % KK_ROW_MR == 0 ? KK_ROW_MR : KK_NARROW_MR;
     return 16;
   }
   const long pad8 = (positions + 7) / 8 * 8 - positions, pad7 = (positions + 6) / 7 * 7 - positions;
@@ -150,6 +152,33 @@ __attribute__((target("avx512f"), always_inline)) static inline void ic_kernel_a
     for (int v = 0; v < NV; v++) _mm512_storeu_ps(tile + NV * 16 * i + 16 * v, c[i][v]);
 }
 
+/// 16 positions of one output row (stride 1) × 16 channels: the rows kk_tile_rows gives are rows[0] + i, so
+/// every broadcast is addressed from one pointer (the 12-row tile keeps 12 pointers, three of them spilled).
+/// Otherwise as ic_kernel_avx512_rows.
+__attribute__((target("avx512f"), always_inline)) static inline void ic_kernel_avx512_row16(
+    long k, const float *r0, const long *off, const float *restrict B, float *restrict tile, const int ACC,
+    const ICPanelEpilogue *pe) {
+  __m512 c[16];
+  for (int i = 0; i < 16; i++) c[i] = ACC ? _mm512_loadu_ps(tile + 16 * i) : _mm512_setzero_ps();
+  for (long p = 0; p < k; p++) {
+    const float *x = r0 + off[p];
+    const __m512 b = _mm512_loadu_ps(B);
+    for (int i = 0; i < 16; i++) c[i] = _mm512_fmadd_ps(_mm512_set1_ps(x[i]), b, c[i]);
+    B += 16;
+  }
+  if (pe) {
+    const __m512 sc = _mm512_loadu_ps(pe->scale), sh = _mm512_loadu_ps(pe->shift);
+    const __m512 zero = _mm512_setzero_ps(), six = _mm512_set1_ps(6);
+    for (int i = 0; i < 16; i++) {
+      __m512 y = _mm512_fmadd_ps(c[i], sc, sh);
+      if (pe->activation != KK_ACT_NONE) y = _mm512_max_ps(y, zero);
+      if (pe->activation == KK_ACT_RELU6) y = _mm512_min_ps(y, six);
+      c[i] = y;
+    }
+  }
+  for (int i = 0; i < 16; i++) _mm512_storeu_ps(tile + 16 * i, c[i]);
+}
+
 /// The AVX-512 tiles kk_indirect_shape chooses — mr = 8 or 7 positions × 32 channels, or 12 × 16 (nr = 16) —
 /// starting from 0 or from `tile` (accumulate), prefetching from `pf` when not NULL, and applying `pe` when not
 /// NULL.
@@ -163,7 +192,11 @@ __attribute__((target("avx512f"))) static void ic_kernel_avx512(long k, const fl
     if (accumulate) { if (pf) IC_K(MR, NV, 1, 1); else IC_K(MR, NV, 1, 0); } \
     else { if (pf) IC_K(MR, NV, 0, 1); else IC_K(MR, NV, 0, 0); } \
   } while (0)
-  if (nr == 16) IC_K4(KK_NARROW_MR, 1);
+  if (nr == 16 && mr == KK_ROW_MR) {
+    // No prefetching variant: the 16-channel panels are at most 16·k floats.
+    if (accumulate) ic_kernel_avx512_row16(k, rows[0], off, B, tile, 1, pe);
+    else ic_kernel_avx512_row16(k, rows[0], off, B, tile, 0, pe);
+  } else if (nr == 16) IC_K4(KK_NARROW_MR, 1);
   else if (mr == 7) IC_K4(7, 2);
   else IC_K4(8, 2);
 #undef IC_K4
@@ -310,11 +343,13 @@ int kk_conv_indirect(const KKIndirectConv *cv, KKISA isa, long pos0, long pos1, 
 #ifdef KK_X86
   if (isa == KK_ISA_NONE || isa > kk_cpu_isa()) return -1;
   long mr;
-  const long nr = kk_indirect_shape(isa, 0, cv->cout, &mr);
+  const long nr = kk_indirect_shape(isa, 0, cv->cout, cv->ow, cv->sw, &mr);
   if (cv->tileRows > 0 && cv->tileRows != mr) {
     if (isa != KK_ISA_AVX512 || nr != 32 || cv->tileRows != 7) return -1;
     mr = cv->tileRows;
   }
+  // Row-aligned tiles must start on a row: every range is a whole number of them.
+  if (mr == KK_ROW_MR && nr == 16 && (pos0 % mr != 0 || pos1 % mr != 0)) return -1;
   const long l = cv->oh * cv->ow, k = cv->channels * cv->kh * cv->kw, plane = cv->hp * cv->wp;
   // offsets[p] for p = (c·kh + ki)·kw + kj: where tap p reads, relative to a position's window corner.
   for (long c = 0, p = 0; c < cv->channels; c++)

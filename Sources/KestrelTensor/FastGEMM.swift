@@ -385,7 +385,7 @@ extension FastGEMM {
         let coutg = dims[0] / groups, k = dims[1] * dims[2] * dims[3]
         guard FastGEMM.prefersIndirect(positions: 0, outChannels: coutg, depth: k) else { return nil }
         var mr = 0
-        let nr = kk_indirect_shape(isa.c, 0, coutg, &mr)
+        let nr = kk_indirect_shape(isa.c, 0, coutg, 0, 1, &mr)
         let panels = (coutg + nr - 1) / nr, perGroup = panels * nr * k
         let layout = PackedWeightCache.Layout(kind: Int32(bitPattern: isa.c.rawValue), shape: dims, groups: groups,
                                               count: groups * perGroup)
@@ -416,7 +416,7 @@ extension FastGEMM {
         let l = oh * ow, cg = c / g.groups, coutg = cout / g.groups, k = cg * g.kernelH * g.kernelW
         let hp = h + 2 * g.padH, wp = w + 2 * g.padW
         var tileRows = 0
-        let nr = kk_indirect_shape(isa.c, n * l, coutg, &tileRows)
+        let nr = kk_indirect_shape(isa.c, n * l, coutg, ow, g.strideW, &tileRows)
         let mr = tileRows
         let panels = (coutg + nr - 1) / nr
         // Scratch for the weights when they do not come packed: every panel if that takes at most 4 MiB (the

@@ -85,7 +85,7 @@ extension FastGEMM {
                     let y = phased + offsets[py * cols.count + px]
                     for grp in 0..<g.groups {
                         var tileRows = 0
-                        let nr = kk_indirect_shape(isa.c, n * l, cg, &tileRows)
+                        let nr = kk_indirect_shape(isa.c, n * l, cg, rx.count, 1, &tileRows)
                         let mr = tileRows
                         let panels = (cg + nr - 1) / nr
                         let panelFloats = panels * nr * k <= 1 << 20 ? panels * nr * k : nr * k

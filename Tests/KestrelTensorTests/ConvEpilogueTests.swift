@@ -16,6 +16,8 @@ import _KestrelTestSupport
         Case(x: [2, 8, 9, 11], cout: 40, k: 3, stride: 1, pad: 1, groups: 1),   // indirect, a full and a part panel
         Case(x: [2, 8, 9, 11], cout: 12, k: 3, stride: 1, pad: 1, groups: 1),   // the 16-channel tile, 12 used
         Case(x: [1, 32, 7, 7], cout: 33, k: 3, stride: 1, pad: 1, groups: 1),   // depth 288 in stretches
+        Case(x: [2, 8, 6, 32], cout: 12, k: 3, stride: 1, pad: 1, groups: 1),   // 16-position row tiles
+        Case(x: [1, 32, 4, 16], cout: 10, k: 3, stride: 1, pad: 1, groups: 1),  // row tiles, depth in stretches
         Case(x: [1, 6, 7, 7], cout: 5, k: 3, stride: 2, pad: 1, groups: 1),     // < 8 channels: the GEMM path
         Case(x: [1, 16, 12, 10], cout: 32, k: 3, stride: 1, pad: 1, groups: 2), // two groups of 16 channels
         Case(x: [2, 12, 9, 9], cout: 12, k: 3, stride: 1, pad: 1, groups: 12),  // depthwise, stride 1

@@ -64,6 +64,9 @@ struct ConvCase: Sendable, CustomTestStringConvertible {
         // convolves it (three 16-channel images of 35×33 padded per block, the last block one image short), in two
         // groups, at stride 2.
         ConvCase(n: 17, c: 16, h: 33, w: 31, cout: 24, k: (3, 3), stride: (2, 2), pad: (1, 1), dilation: (1, 1), groups: 2),
+        // At most 16 output channels on rows a multiple of 16 wide: tiles of 16 positions in one row (13 channels
+        // of a 16-channel panel).
+        ConvCase(n: 2, c: 12, h: 5, w: 16, cout: 13, k: (3, 3), stride: (1, 1), pad: (1, 1), dilation: (1, 1), groups: 1),
         // dx of strided convolutions by phases: strides 3 and 2 on a 5×3 kernel (phases of one and two taps, a
         // window starting above dy), and a 1×1 kernel at stride 2 (three of the four phases have no taps: zeros).
         ConvCase(n: 2, c: 8, h: 11, w: 13, cout: 6, k: (5, 3), stride: (3, 2), pad: (2, 0), dilation: (1, 1), groups: 1),
@@ -161,14 +164,14 @@ struct ConvCase: Sendable, CustomTestStringConvertible {
     }
 
     @Test(arguments: [([3, 8, 15, 13], 6), ([1, 64, 10, 16], 40), ([2, 16, 9, 10], 16), ([1, 64, 15, 16], 12),
-                      ([12, 8, 9, 10], 6), ([20, 16, 30, 30], 16)])
+                      ([12, 8, 9, 10], 6), ([20, 16, 30, 30], 16), ([3, 16, 8, 32], 16)])
     func resultsDoNotDependOnTheThreadCountOrRun(_ input: [Int], _ cout: Int) {
         // 160 positions at depth 576 are 20 tiles on one thread, and 10 or 7 per thread on two or three: the
         // indirect kernel's whole-depth and stretched loops must give the same bits. The third and fourth take
         // the 16-channel tile (12 positions): 240 positions are 20 tiles on one thread, 10 on each of two.
         // dW: one to three images split their tiles among the threads; twelve are six chunks of two, summed apart.
         // Twenty 16-channel 30×30 images (1.3 MB padded) go in five blocks of four on one or two threads, and as one
-        // padded batch on three (too few blocks to share).
+        // padded batch on three (too few blocks to share). 16 channels on 32-wide rows: 48 row tiles of 16.
         let x = Tensor.random(Shape(input), seed: 9)
         let w = Tensor.random([cout, input[1], 3, 3], seed: 10)
         let g = ConvGeometry(kernel: 3, stride: 1, padding: 1)

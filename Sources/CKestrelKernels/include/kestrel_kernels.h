@@ -136,12 +136,14 @@ typedef struct {
 /// Copies `planes` planes of height × width into zero-padded planes of (height + 2·padH) × (width + 2·padW).
 void kk_pad_planes(const float *x, long planes, long height, long width, long padH, long padW, float *xpad);
 
-/// The indirect kernel's register tile for a convolution of `positions` output positions and `cout` output
-/// channels (per group): returns NR (output channels per weight panel) and sets *mr (positions per tile); 0 for
-/// KK_ISA_NONE. AVX-512: 8 × 32, or 7 × 32 when that leaves fewer tile rows empty (49 positions: 7 tiles of 7
-/// rather than 7 of 8 with one row used in the last), or 12 × 16 for at most 16 channels (a 32-wide panel
-/// would be half zeros). AVX2: 6 × 16.
-long kk_indirect_shape(KKISA isa, long positions, long cout, long *mr);
+/// The indirect kernel's register tile for a convolution of `positions` output positions, `cout` output
+/// channels (per group), output rows `ow` wide at column stride `sw`: returns NR (output channels per weight
+/// panel) and sets *mr (positions per tile); 0 for KK_ISA_NONE. AVX-512: 8 × 32, or 7 × 32 when that leaves
+/// fewer tile rows empty (49 positions: 7 tiles of 7 rather than 7 of 8 with one row used in the last); for at
+/// most 16 channels (a 32-wide panel would be half zeros) 16 × 16 when sw is 1 and ow a multiple of 16 (each
+/// tile then lies in one output row; kk_conv_indirect needs position ranges in whole tiles), else 12 × 16.
+/// AVX2: 6 × 16.
+long kk_indirect_shape(KKISA isa, long positions, long cout, long ow, long sw, long *mr);
 
 /// Weights [cout, k] (row-major) → panels of nr output channels, k rows of nr floats each, zero-padded:
 /// ceil(cout / nr)·nr·k floats in all. Writes panels [panel0, panel1) (disjoint ranges may run concurrently).
