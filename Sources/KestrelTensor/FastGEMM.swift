@@ -489,29 +489,38 @@ extension FastGEMM {
                     oh: oh, ow: ow, weights: weight + grp * coutg * k, packed: packed.map { $0 + grp * panels * nr * k },
                     cout: coutg, tileRows: mr, panelCapacity: panelFloats, epilogue: stored, y: y + grp * coutg * l,
                     yImageStride: cout * l))
-                // Split positions (tile-aligned) across threads, or channel panels when positions are few.
-                let tiles = (n * l + mr - 1) / mr
-                let threads = Compute.threads
-                let splitPanels = tiles < 4 * threads && panels >= threads
-                let units = splitPanels ? panels : tiles
-                let chunks = max(1, min(threads, units))
-                let positions = n * l
-                Compute.parallelFor(chunks) { range in
-                    let offsets = UnsafeMutablePointer<Int>.allocate(capacity: k)
-                    defer { offsets.deallocate() }
-                    Workspace.shared.withBuffer(count: panelFloats) { panel in
-                        for chunk in range {
-                            let lo = units * chunk / chunks, hi = units * (chunk + 1) / chunks
-                            withUnsafePointer(to: problem.cv) { cv in
-                                let status = splitPanels
-                                    ? kk_conv_indirect(cv, isa.c, 0, positions, lo * nr, min(coutg, hi * nr), offsets, panel)
-                                    : kk_conv_indirect(cv, isa.c, lo * mr, min(positions, hi * mr), 0, coutg, offsets, panel)
-                                assert(status == 0, "kk_conv_indirect refused ISA \(isa)")
-                            }
-                        }
+                runIndirect(problem, isa: isa, positions: n * l, channels: coutg, mr: mr, nr: nr, depth: k,
+                            panelFloats: panelFloats)
+            }
+            }
+        }
+    }
+}
+
+extension FastGEMM {
+    /// Runs one indirect-convolution problem (`positions` output positions × `channels` output channels, tiles of
+    /// mr × nr, depth k) on the threads: tile-aligned ranges of positions, or ranges of channel panels when the
+    /// positions are too few to go round. Each thread has its own tap offsets and `panelFloats` of panel scratch.
+    func runIndirect(_ problem: IndirectBox, isa: ISA, positions: Int, channels: Int, mr: Int, nr: Int, depth k: Int,
+                     panelFloats: Int) {
+        let tiles = (positions + mr - 1) / mr, panels = (channels + nr - 1) / nr
+        let threads = Compute.threads
+        let splitPanels = tiles < 4 * threads && panels >= threads
+        let units = splitPanels ? panels : tiles
+        let chunks = max(1, min(threads, units))
+        Compute.parallelFor(chunks) { range in
+            let offsets = UnsafeMutablePointer<Int>.allocate(capacity: k)
+            defer { offsets.deallocate() }
+            Workspace.shared.withBuffer(count: panelFloats) { panel in
+                for chunk in range {
+                    let lo = units * chunk / chunks, hi = units * (chunk + 1) / chunks
+                    withUnsafePointer(to: problem.cv) { cv in
+                        let status = splitPanels
+                            ? kk_conv_indirect(cv, isa.c, 0, positions, lo * nr, min(channels, hi * nr), offsets, panel)
+                            : kk_conv_indirect(cv, isa.c, lo * mr, min(positions, hi * mr), 0, channels, offsets, panel)
+                        assert(status == 0, "kk_conv_indirect refused ISA \(isa)")
                     }
                 }
-            }
             }
         }
     }

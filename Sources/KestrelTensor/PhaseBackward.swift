@@ -96,21 +96,8 @@ extension FastGEMM {
                             cout: cg, tileRows: mr, panelCapacity: panelFloats,
                             epilogue: KKEpilogue(scale: nil, shift: nil, activation: KK_ACT_NONE),
                             y: y + grp * cg * l, yImageStride: c * l))
-                        let tiles = (n * l + mr - 1) / mr, chunks = max(1, min(Compute.threads, tiles))
-                        Compute.parallelFor(chunks) { range in
-                            let offsets = UnsafeMutablePointer<Int>.allocate(capacity: k)
-                            defer { offsets.deallocate() }
-                            Workspace.shared.withBuffer(count: panelFloats) { panel in
-                                for chunk in range {
-                                    let lo = tiles * chunk / chunks, hi = tiles * (chunk + 1) / chunks
-                                    withUnsafePointer(to: problem.cv) { cv in
-                                        let status = kk_conv_indirect(cv, isa.c, lo * mr, min(n * l, hi * mr), 0, cg,
-                                                                      offsets, panel)
-                                        assert(status == 0, "kk_conv_indirect refused ISA \(isa)")
-                                    }
-                                }
-                            }
-                        }
+                        runIndirect(problem, isa: isa, positions: n * l, channels: cg, mr: mr, nr: nr, depth: k,
+                                    panelFloats: panelFloats)
                     }
                 }
             }
