@@ -161,6 +161,11 @@ extension FastGEMM {
         guard let isa else { return false }
         let (oh, ow) = g.outputSize(h: h, w: w)
         let l = oh * ow, cg = c / g.groups, coutg = cout / g.groups, k = cg * g.kernelH * g.kernelW
+        if FastGEMM.prefersPointwise(g, isa: isa, depth: k, positions: l) {
+            pointwiseConvolution(x: x, n: n, c: c, positions: l, weight: weight, cout: cout, y: y, isa: isa,
+                                 packed: packed, epilogue: epilogue)
+            return true
+        }
         if FastGEMM.prefersIndirect(positions: n * l, outChannels: coutg, depth: k) {
             indirectConvolution(x: x, n: n, c: c, h: h, w: w, weight: weight, cout: cout, geometry: g, y: y, isa: isa,
                                 packed: packed, epilogue: epilogue)
@@ -376,6 +381,52 @@ extension FastGEMM {
         outChannels >= 8
     }
 
+    /// Whether `kk_conv_pointwise` (vectorised over positions) takes this convolution: 1×1 at stride 1 without
+    /// padding, one group, AVX-512, a depth of at most 128 input channels and at least 768 positions per image.
+    /// There the indirect kernel's tiles are short and end in a store that writes a few floats into each of 32
+    /// planes; deeper or smaller layers keep it (`kestrel bench infer --model mobilenet_v1`: MobileNetV1's 32 → 64
+    /// at 112×112 went from 68 to 101 GFLOP/s at batch 1 on one core, kernel alone; 256 → 512 at 14×14 would drop
+    /// from 101 to 88).
+    static func prefersPointwise(_ g: ConvGeometry, isa: ISA, depth: Int, positions: Int) -> Bool {
+        isa == .avx512 && g.isPointwise && g.groups == 1 && depth <= 128 && positions >= 768
+    }
+
+    /// A 1×1 convolution by `kk_conv_pointwise`, runs of 48 positions split across ``Compute/threads`` (each output
+    /// is one FMA chain over the channels, whatever the split). The weights come packed as for the indirect
+    /// kernel when that packing has 32-channel panels, else they are packed here.
+    /// Shapes: x `[n, c, positions]`, weight `[cout, c]`, y `[n, cout, positions]` (written, not read).
+    func pointwiseConvolution(
+        x: UnsafePointer<Float>, n: Int, c: Int, positions l: Int, weight: UnsafePointer<Float>, cout: Int,
+        y: UnsafeMutablePointer<Float>, isa: ISA, packed: UnsafePointer<Float>?, epilogue: ConvEpilogue.Resolved?
+    ) {
+        var tileRows = 0
+        let packedAt32 = packed != nil && kk_indirect_shape(isa.c, 0, cout, 0, 1, &tileRows) == 32
+        let panels = (cout + 31) / 32
+        Workspace.shared.withBuffer(count: packedAt32 ? 1 : panels * 32 * c) { ownPanels in
+            let weights: UnsafePointer<Float>
+            if packedAt32, let packed {
+                weights = packed
+            } else {
+                kk_pack_conv_weights(weight, cout, c, 32, 0, panels, ownPanels)
+                weights = UnsafePointer(ownPanels)
+            }
+            (epilogue ?? ConvEpilogue.Resolved(nil, bias: nil, channels: cout)).withKKEpilogue { ep in
+                let problem = PointwiseBox(KKPointwiseConv(
+                    x: x, xImageStride: c * l, positions: l, depth: c, packed: weights, cout: cout,
+                    epilogue: ep ?? KKEpilogue(scale: nil, shift: nil, activation: KK_ACT_NONE), y: y,
+                    yImageStride: cout * l))
+                let scratchFloats = kk_pointwise_scratch(c)
+                Compute.parallelFor(n * kk_pointwise_panels(l), grain: 4) { range in
+                    Workspace.shared.withBuffer(count: scratchFloats) { scratch in
+                        var cv = problem.cv
+                        let status = kk_conv_pointwise(&cv, isa.c, range.lowerBound, range.upperBound, scratch)
+                        assert(status == 0, "kk_conv_pointwise refused ISA \(isa)")
+                    }
+                }
+            }
+        }
+    }
+
     /// The weights `[cout, c/groups, kh, kw]` packed for ``indirectConvolution(x:n:c:h:w:weight:cout:geometry:y:isa:packed:epilogue:)``
     /// (each group's panels in turn), kept by ``PackedWeightCache`` while they stay unchanged; nil when the
     /// convolution does not take the indirect path or the weights have not been seen before.
@@ -560,6 +611,11 @@ extension Depthwise {
 }
 
 /// An indirect-convolution problem carried into the worker closures (each writes disjoint outputs).
+struct PointwiseBox: @unchecked Sendable {
+    let cv: KKPointwiseConv
+    init(_ cv: KKPointwiseConv) { self.cv = cv }
+}
+
 struct IndirectBox: @unchecked Sendable {
     let cv: KKIndirectConv
     init(_ cv: KKIndirectConv) { self.cv = cv }

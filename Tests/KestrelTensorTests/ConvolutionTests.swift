@@ -71,6 +71,10 @@ struct ConvCase: Sendable, CustomTestStringConvertible {
         // window starting above dy), and a 1×1 kernel at stride 2 (three of the four phases have no taps: zeros).
         ConvCase(n: 2, c: 8, h: 11, w: 13, cout: 6, k: (5, 3), stride: (3, 2), pad: (2, 0), dilation: (1, 1), groups: 1),
         ConvCase(n: 3, c: 8, h: 9, w: 8, cout: 10, k: (1, 1), stride: (2, 2), pad: (0, 0), dilation: (1, 1), groups: 1),
+        // 1×1 by runs of 48 positions (AVX-512): 899 positions (18 runs and one of 35) × 37 channels (two weight
+        // panels, a last tile of 5 rows); and depth 128, where 5 runs are packed together (784 = 16 runs + 16).
+        ConvCase(n: 2, c: 5, h: 29, w: 31, cout: 37, k: (1, 1), stride: (1, 1), pad: (0, 0), dilation: (1, 1), groups: 1),
+        ConvCase(n: 1, c: 128, h: 28, w: 28, cout: 40, k: (1, 1), stride: (1, 1), pad: (0, 0), dilation: (1, 1), groups: 1),
     ]
 
     /// The GEMMs every test runs with: the default FastGEMM (packing straight from the images), FastGEMM held to

@@ -159,6 +159,34 @@ void kk_pack_conv_weights(const float *w, long cout, long k, long nr, long panel
 int kk_conv_indirect(const KKIndirectConv *cv, KKISA isa, long pos0, long pos1, long out0, long out1,
                      long *offsets, float *panel);
 
+/// A 1×1 convolution at stride 1 without padding (one group), by a direct AVX-512 kernel vectorised over
+/// positions (see pointwise.c): y[o][q] = epilogue_o(Σ_c w[o][c] · x[c][q]).
+/// x: image i's channel c at x + i·xImageStride + c·positions; y: image i's output channel o at
+/// y + i·yImageStride + o·positions (written, not read). `packed`: the weights [cout, depth] as
+/// kk_pack_conv_weights lays them with nr = 32 (every panel, zeros past cout).
+typedef struct {
+  const float *x;
+  long xImageStride;
+  long positions;
+  long depth;
+  const float *packed;
+  long cout;
+  KKEpilogue epilogue;  ///< applied to every output as it is stored (scale and shift NULL, no activation: none)
+  float *y;
+  long yImageStride;
+} KKPointwiseConv;
+
+/// Tasks per image of kk_conv_pointwise: runs of 48 positions (the last one shorter).
+long kk_pointwise_panels(long positions);
+
+/// Floats of kk_conv_pointwise's scratch for this depth (the inputs of the runs it computes together).
+long kk_pointwise_scratch(long depth);
+
+/// Computes tasks [task0, task1) (task = image · kk_pointwise_panels(positions) + run): every output channel of
+/// one run of positions. `scratch`: kk_pointwise_scratch(depth) floats (any alignment), one per concurrent caller. Returns -1, writing
+/// nothing, unless the ISA is KK_ISA_AVX512 and this CPU has it.
+int kk_conv_pointwise(const KKPointwiseConv *cv, KKISA isa, long task0, long task1, float *scratch);
+
 /// The weight gradient of a convolution (one group) as correlations on a grid, by a direct AVX-512 kernel (see
 /// weightgrad.c): dw[o][t] = Σ over images and grid positions q of dy[o][q] · x[taps[t] + q].
 /// x: image i at x + i·xImageStride, laid out by kk_phase_planes (or a block of images as one, by
