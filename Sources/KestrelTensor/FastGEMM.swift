@@ -384,9 +384,9 @@ extension FastGEMM {
     /// Whether `kk_conv_pointwise` (vectorised over positions) takes this convolution: 1×1 at stride 1 without
     /// padding, one group, AVX-512, a depth of at most 128 input channels and at least 768 positions per image.
     /// There the indirect kernel's tiles are short and end in a store that writes a few floats into each of 32
-    /// planes; deeper or smaller layers keep it (`kestrel bench infer --model mobilenet_v1`: MobileNetV1's 32 → 64
-    /// at 112×112 went from 68 to 101 GFLOP/s at batch 1 on one core, kernel alone; 256 → 512 at 14×14 would drop
-    /// from 101 to 88).
+    /// planes. Deeper or smaller layers keep the indirect kernel. Measured with both kernels alone on one core:
+    /// MobileNetV1's 32 → 64 at 112×112 went from 68 to 101 GFLOP/s at batch 1, while 256 → 512 at 14×14 would
+    /// drop from 101 to 88.
     static func prefersPointwise(_ g: ConvGeometry, isa: ISA, depth: Int, positions: Int) -> Bool {
         isa == .avx512 && g.isPointwise && g.groups == 1 && depth <= 128 && positions >= 768
     }
