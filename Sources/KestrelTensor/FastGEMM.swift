@@ -160,6 +160,26 @@ extension FastGEMM {
     ) -> Bool {
         guard let isa else { return false }
         let (oh, ow) = g.outputSize(h: h, w: w)
+        if g.kernelH == 1 && g.kernelW == 1 && g.padH == 0 && g.padW == 0 && (g.strideH > 1 || g.strideW > 1) {
+            // A strided 1×1 convolution (ResNet's projection shortcuts) is the 1×1 convolution of the positions it
+            // reads: copied together once, they make a stride-1 problem whose tiles read consecutive floats.
+            return Workspace.shared.withBuffer(count: n * c * oh * ow) { picked in
+                let src = SendablePointer(x), dst = SendablePointer(picked)
+                let (sh, sw) = (g.strideH, g.strideW)
+                Compute.parallelFor(n * c, grain: max(1, 4096 / (oh * ow))) { planes in
+                    for plane in planes {
+                        let from = src.base + plane * h * w, to = dst.base + plane * oh * ow
+                        for oy in 0..<oh {
+                            let row = from + oy * sh * w, out = to + oy * ow
+                            for ox in 0..<ow { out[ox] = row[ox * sw] }
+                        }
+                    }
+                }
+                return convolutionForward(x: picked, n: n, c: c, h: oh, w: ow, weight: weight, cout: cout,
+                                          geometry: ConvGeometry(kernel: 1, groups: g.groups), y: y, packed: packed,
+                                          epilogue: epilogue)
+            }
+        }
         let l = oh * ow, cg = c / g.groups, coutg = cout / g.groups, k = cg * g.kernelH * g.kernelW
         if FastGEMM.prefersPointwise(g, isa: isa, depth: k, positions: l) {
             pointwiseConvolution(x: x, n: n, c: c, positions: l, weight: weight, cout: cout, y: y, isa: isa,
