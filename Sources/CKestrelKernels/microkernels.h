@@ -24,6 +24,18 @@ __attribute__((target("avx512f"))) static inline void kk_ukernel_avx512(long kc,
   const long rs = lda ? lda : 1, cs = lda ? 1 : KK_AVX512_MR;
   const float *A0 = A, *A1 = A + rs, *A2 = A + 2 * rs, *A3 = A + 3 * rs;
   const float *A4 = A + 4 * rs, *A5 = A + 5 * rs, *A6 = A + 6 * rs, *A7 = A + 7 * rs;
+  // A panel of at most 16 columns (the last of a narrow C: 196 = 6·32 + 4) needs only its first vector of B:
+  // half the FMAs per step.
+  if (nr <= 16)
+    for (long p = 0, q = 0; p < kc; p++, q += cs) {
+      const __m512 b0 = _mm512_loadu_ps(B);
+      c00 = _mm512_fmadd_ps(_mm512_set1_ps(A0[q]), b0, c00); c10 = _mm512_fmadd_ps(_mm512_set1_ps(A1[q]), b0, c10);
+      c20 = _mm512_fmadd_ps(_mm512_set1_ps(A2[q]), b0, c20); c30 = _mm512_fmadd_ps(_mm512_set1_ps(A3[q]), b0, c30);
+      c40 = _mm512_fmadd_ps(_mm512_set1_ps(A4[q]), b0, c40); c50 = _mm512_fmadd_ps(_mm512_set1_ps(A5[q]), b0, c50);
+      c60 = _mm512_fmadd_ps(_mm512_set1_ps(A6[q]), b0, c60); c70 = _mm512_fmadd_ps(_mm512_set1_ps(A7[q]), b0, c70);
+      B += KK_AVX512_NR;
+    }
+  else
   for (long p = 0, q = 0; p < kc; p++, q += cs) {
     const __m512 b0 = _mm512_loadu_ps(B), b1 = _mm512_loadu_ps(B + 16);
     __m512 a;
