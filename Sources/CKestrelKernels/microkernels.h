@@ -36,19 +36,19 @@ __attribute__((target("avx512f"))) static inline void kk_ukernel_avx512(long kc,
       B += KK_AVX512_NR;
     }
   else
-  for (long p = 0, q = 0; p < kc; p++, q += cs) {
-    const __m512 b0 = _mm512_loadu_ps(B), b1 = _mm512_loadu_ps(B + 16);
-    __m512 a;
-    a = _mm512_set1_ps(A0[q]); c00 = _mm512_fmadd_ps(a, b0, c00); c01 = _mm512_fmadd_ps(a, b1, c01);
-    a = _mm512_set1_ps(A1[q]); c10 = _mm512_fmadd_ps(a, b0, c10); c11 = _mm512_fmadd_ps(a, b1, c11);
-    a = _mm512_set1_ps(A2[q]); c20 = _mm512_fmadd_ps(a, b0, c20); c21 = _mm512_fmadd_ps(a, b1, c21);
-    a = _mm512_set1_ps(A3[q]); c30 = _mm512_fmadd_ps(a, b0, c30); c31 = _mm512_fmadd_ps(a, b1, c31);
-    a = _mm512_set1_ps(A4[q]); c40 = _mm512_fmadd_ps(a, b0, c40); c41 = _mm512_fmadd_ps(a, b1, c41);
-    a = _mm512_set1_ps(A5[q]); c50 = _mm512_fmadd_ps(a, b0, c50); c51 = _mm512_fmadd_ps(a, b1, c51);
-    a = _mm512_set1_ps(A6[q]); c60 = _mm512_fmadd_ps(a, b0, c60); c61 = _mm512_fmadd_ps(a, b1, c61);
-    a = _mm512_set1_ps(A7[q]); c70 = _mm512_fmadd_ps(a, b0, c70); c71 = _mm512_fmadd_ps(a, b1, c71);
-    B += KK_AVX512_NR;
-  }
+    for (long p = 0, q = 0; p < kc; p++, q += cs) {
+      const __m512 b0 = _mm512_loadu_ps(B), b1 = _mm512_loadu_ps(B + 16);
+      __m512 a;
+      a = _mm512_set1_ps(A0[q]); c00 = _mm512_fmadd_ps(a, b0, c00); c01 = _mm512_fmadd_ps(a, b1, c01);
+      a = _mm512_set1_ps(A1[q]); c10 = _mm512_fmadd_ps(a, b0, c10); c11 = _mm512_fmadd_ps(a, b1, c11);
+      a = _mm512_set1_ps(A2[q]); c20 = _mm512_fmadd_ps(a, b0, c20); c21 = _mm512_fmadd_ps(a, b1, c21);
+      a = _mm512_set1_ps(A3[q]); c30 = _mm512_fmadd_ps(a, b0, c30); c31 = _mm512_fmadd_ps(a, b1, c31);
+      a = _mm512_set1_ps(A4[q]); c40 = _mm512_fmadd_ps(a, b0, c40); c41 = _mm512_fmadd_ps(a, b1, c41);
+      a = _mm512_set1_ps(A5[q]); c50 = _mm512_fmadd_ps(a, b0, c50); c51 = _mm512_fmadd_ps(a, b1, c51);
+      a = _mm512_set1_ps(A6[q]); c60 = _mm512_fmadd_ps(a, b0, c60); c61 = _mm512_fmadd_ps(a, b1, c61);
+      a = _mm512_set1_ps(A7[q]); c70 = _mm512_fmadd_ps(a, b0, c70); c71 = _mm512_fmadd_ps(a, b1, c71);
+      B += KK_AVX512_NR;
+    }
   const __m512 acc[KK_AVX512_MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31},
                                        {c40, c41}, {c50, c51}, {c60, c61}, {c70, c71}};
   const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
