@@ -34,6 +34,18 @@ def norm_size(r):
     return r["size"] if r["suite"] in ("nms", "map_eval") else r["size"].split(" (")[0]
 
 
+# ../shared/anchors/models_ort.py names a model bare ("resnet18", size "batch 1 224x224", "ms/batch"); Kestrel
+# and tools/classifiers_ort.py say "resnet18 inference", "224x224 batch 1", "ms".
+MODEL_NAMES = {"resnet18": "resnet18", "mobilenetv1": "mobilenet_v1", "resnet20": "resnet20"}
+
+
+def normalise_model_record(r):
+    if r["suite"] == "models" and r["work"] in MODEL_NAMES and r["unit"] == "ms/batch":
+        batch, side = re.match(r"batch (\d+) (\S+)", r["size"]).groups()
+        return dict(r, work=MODEL_NAMES[r["work"]] + " inference", size=f"{side} batch {batch}", unit="ms")
+    return r
+
+
 def key(r):
     return (r["suite"], norm_work(r["work"]), norm_size(r), r["threads"], r["unit"])
 
@@ -42,7 +54,7 @@ def main():
     rows = []
     for path in sys.argv[1:]:
         with open(path) as f:
-            rows += [json.loads(line) for line in f if line.startswith("{")]
+            rows += [normalise_model_record(json.loads(line)) for line in f if line.startswith("{")]
     ours = [r for r in rows if r["tool"] == "kestrel"]
     others = [r for r in rows if r["tool"] != "kestrel"]
     print("| suite | work | size | threads | Kestrel | other tool | other | Kestrel advantage |")

@@ -167,7 +167,8 @@ MOBILENET_V2_SETTINGS = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4,
                          (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1)]
 
 
-def mobilenet_backbone(b, x, hw, width=1.0, taps=(6, 13, 18)):
+def mobilenet_backbone(b, x, hw, width=1.0, taps=(6, 13, 18), extras=True):
+    """MobileNet V2 `features` (then SSD's two extra blocks unless extras=False)."""
     maps = []
     inp = make_divisible(32 * width)
     last = make_divisible(1280 * max(1.0, width))
@@ -192,6 +193,8 @@ def mobilenet_backbone(b, x, hw, width=1.0, taps=(6, 13, 18)):
     x, hw = b.conv_bn(x, inp, last, 1, hw)                        # features.18
     if idx in taps:
         maps.append((x, last, hw))
+    if not extras:
+        return maps
     for cin, cout in ((last, 512), (512, 256)):                   # extra.0, extra.1
         mid = cout // 2
         x, hw = b.conv_bn(x, cin, mid, 1, hw)
