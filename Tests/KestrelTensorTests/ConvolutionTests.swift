@@ -42,6 +42,10 @@ struct ConvCase: Sendable, CustomTestStringConvertible {
         ConvCase(n: 2, c: 4, h: 9, w: 21, cout: 4, k: (3, 3), stride: (2, 2), pad: (0, 0), dilation: (1, 1), groups: 4),
         ConvCase(n: 1, c: 3, h: 6, w: 35, cout: 3, k: (3, 3), stride: (1, 1), pad: (0, 0), dilation: (1, 1), groups: 3),
         ConvCase(n: 3, c: 5, h: 17, w: 19, cout: 5, k: (3, 3), stride: (1, 1), pad: (1, 1), dilation: (1, 1), groups: 5),
+        // Small planes by blocks of 16 channels (AVX-512): 37 channels (a last block of 5) at 7×7, stride 1, and
+        // 20 at 13×14, stride 2 (outputs 7×7: a part chunk of 1 position after three whole ones).
+        ConvCase(n: 2, c: 37, h: 7, w: 7, cout: 37, k: (3, 3), stride: (1, 1), pad: (1, 1), dilation: (1, 1), groups: 37),
+        ConvCase(n: 1, c: 20, h: 13, w: 14, cout: 20, k: (3, 3), stride: (2, 2), pad: (1, 1), dilation: (1, 1), groups: 20),
         // Stride 2 over rows wider than one 32-column chunk of the even/odd split (padding 1 carries a column
         // from chunk to chunk), and an odd width with padding 0.
         ConvCase(n: 1, c: 3, h: 7, w: 70, cout: 3, k: (3, 3), stride: (2, 2), pad: (1, 1), dilation: (1, 1), groups: 3),
