@@ -35,8 +35,12 @@ public struct ConvGeometry: Hashable, Sendable {
 
     /// Output height and width for an input of `h × w` (non-positive when the window does not fit).
     public func outputSize(h: Int, w: Int) -> (h: Int, w: Int) {
-        ((h + 2 * padH - dilationH * (kernelH - 1) - 1) / strideH + 1,
-         (w + 2 * padW - dilationW * (kernelW - 1) - 1) / strideW + 1)
+        // Integer division truncates towards zero: a window overhanging by less than a stride would count 1.
+        func size(_ n: Int, _ pad: Int, _ dilation: Int, _ kernel: Int, _ stride: Int) -> Int {
+            let reach = n + 2 * pad - dilation * (kernel - 1) - 1
+            return reach < 0 ? 0 : reach / stride + 1
+        }
+        return (size(h, padH, dilationH, kernelH, strideH), size(w, padW, dilationW, kernelW, strideW))
     }
 
     /// True for the 1×1, stride-1, unpadded case where the image already is its own column matrix.

@@ -147,6 +147,14 @@ struct ConvCase: Sendable, CustomTestStringConvertible {
         }
     }
 
+    @Test func outputSizeIsZeroWhenTheWindowDoesNotFit() {
+        // 2 rows under a 3-row window at stride 2: (2 − 3) / 2 truncates to 0, which must not become 1 output.
+        let g = ConvGeometry(kernel: 3, stride: 2)
+        #expect(g.outputSize(h: 2, w: 3) == (0, 1))
+        #expect(ConvGeometry(kernel: 3, stride: 2, padding: 1).outputSize(h: 1, w: 2) == (1, 1))
+        #expect(ConvGeometry(kernel: 2, stride: 3, dilation: 2).outputSize(h: 2, w: 4) == (0, 1))
+    }
+
     @Test func im2colOnArange() {
         // 1 channel 3x3 image 0...8, 2x2 kernel, stride 1, no padding: columns are the four 2x2 windows.
         let x: [Float] = (0..<9).map(Float.init)
