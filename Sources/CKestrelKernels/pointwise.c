@@ -7,6 +7,9 @@
 // the tile is stored as 8 runs of 48 floats, in the order of NCHW memory. The 48-position panel of the input is
 // first copied into a contiguous, aligned scratch ([depth][48]): read in place, its rows are a plane apart and
 // fall into a few L1 sets.
+// On maps of a few hundred positions (14×14), 48-position runs waste most of the last one, and a narrow tile
+// is taken instead: 16 output channels × 16 positions (one vector, 16 accumulators, 16 broadcasts of one cache
+// line of weights per step), one run at a time.
 // Every output is one FMA chain over the depth, in order, so results do not depend on how tasks are split.
 #include <stdint.h>
 
@@ -31,8 +34,13 @@ static long pw_group(long depth) {
   return runs < 1 ? 1 : runs > 16 ? 16 : runs;
 }
 
-long kk_pointwise_panels(long positions) { return (positions + PW_COLS - 1) / PW_COLS; }
-long kk_pointwise_scratch(long depth) { return pw_group(depth) * PW_COLS * depth + 16; }  // + alignment
+long kk_pointwise_panels(long positions, int narrow) {
+  const long width = narrow ? 16 : PW_COLS;
+  return (positions + width - 1) / width;
+}
+long kk_pointwise_scratch(long depth, int narrow) {
+  return (narrow ? 16 : pw_group(depth) * PW_COLS) * depth + 16;  // + alignment
+}
 
 #ifdef PW_X86
 #define PW_ROW(M, i) M(i, 0) M(i, 1) M(i, 2)
@@ -107,9 +115,60 @@ __attribute__((target("avx512f"))) static void pw_pack(const float *x, long l, l
   }
 }
 
+#define PW_Q_DECLARE(i) __m512 q##i = _mm512_setzero_ps();
+#define PW_Q_FMA(i) q##i = _mm512_fmadd_ps(_mm512_set1_ps(w[i]), x, q##i);
+#define PW_Q_ALL(M) M(0) M(1) M(2) M(3) M(4) M(5) M(6) M(7) M(8) M(9) M(10) M(11) M(12) M(13) M(14) M(15)
+#define PW_Q_FINISH(i)                                                                                          \
+  if (i < rows) {                                                                                               \
+    if (pe) {                                                                                                   \
+      float s, t;                                                                                               \
+      kk_epilogue_channel(pe, o0 + i, &s, &t);                                                                  \
+      q##i = _mm512_fmadd_ps(q##i, _mm512_set1_ps(s), _mm512_set1_ps(t));                                      \
+      if (act != KK_ACT_NONE) q##i = _mm512_max_ps(q##i, zero);                                                 \
+      if (act == KK_ACT_RELU6) q##i = _mm512_min_ps(q##i, six);                                                 \
+    }                                                                                                           \
+    if (count == 16)                                                                                            \
+      _mm512_storeu_ps(y + i * l, q##i);                                                                        \
+    else                                                                                                        \
+      _mm512_mask_storeu_ps(y + i * l, pw_mask(count), q##i);                                                   \
+  }
+
+/// The narrow tile: output channels o0 ..< o0 + rows (rows ≤ 16, o0 a multiple of 16) over the `count` (≤ 16)
+/// positions whose inputs are packed at `xs` ([depth][16]).
+__attribute__((target("avx512f"))) static void pw_tile16(const float *xs, const float *panel, long depth, long o0,
+                                                        long rows, long count, const KKEpilogue *pe, float *y,
+                                                        long l) {
+  PW_Q_ALL(PW_Q_DECLARE)
+  const float *w = panel + o0 % PW_PANEL;
+  for (long k = 0; k < depth; k++, xs += 16, w += PW_PANEL) {
+    const __m512 x = _mm512_load_ps(xs);
+    PW_Q_ALL(PW_Q_FMA)
+  }
+  const KKActivation act = pe ? pe->activation : KK_ACT_NONE;
+  const __m512 zero = _mm512_setzero_ps(), six = _mm512_set1_ps(6);
+  PW_Q_ALL(PW_Q_FINISH)
+}
+
+__attribute__((target("avx512f"))) static void pw_narrow_tasks_avx512(const KKPointwiseConv *cv, long task0,
+                                                                     long task1, float *scratch) {
+  const long l = cv->positions, runs = kk_pointwise_panels(l, 1);
+  const KKEpilogue *pe = kk_epilogue_is_identity(&cv->epilogue) ? NULL : &cv->epilogue;
+  scratch = (float *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
+  for (long task = task0; task < task1; task++) {
+    const long img = task / runs, q0 = task % runs * 16, count = pw_min(16, l - q0);
+    const __mmask16 m = pw_mask(count);
+    const float *x = cv->x + img * cv->xImageStride + q0;
+    for (long k = 0; k < cv->depth; k++) _mm512_store_ps(scratch + k * 16, _mm512_maskz_loadu_ps(m, x + k * l));
+    float *y = cv->y + img * cv->yImageStride + q0;
+    for (long o0 = 0; o0 < cv->cout; o0 += 16)
+      pw_tile16(scratch, cv->packed + o0 / PW_PANEL * PW_PANEL * cv->depth, cv->depth, o0,
+                pw_min(16, cv->cout - o0), count, pe, y + o0 * l, l);
+  }
+}
+
 __attribute__((target("avx512f"))) static void pw_tasks_avx512(const KKPointwiseConv *cv, long task0, long task1,
                                                               float *scratch) {
-  const long l = cv->positions, panels = kk_pointwise_panels(l), group = pw_group(cv->depth);
+  const long l = cv->positions, panels = kk_pointwise_panels(l, 0), group = pw_group(cv->depth);
   const long runFloats = PW_COLS * cv->depth;
   const KKEpilogue *pe = kk_epilogue_is_identity(&cv->epilogue) ? NULL : &cv->epilogue;
   scratch = (float *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);  // for the aligned loads of the packed runs
@@ -139,7 +198,8 @@ __attribute__((target("avx512f"))) static void pw_tasks_avx512(const KKPointwise
 int kk_conv_pointwise(const KKPointwiseConv *cv, KKISA isa, long task0, long task1, float *scratch) {
 #ifdef PW_X86
   if (isa == KK_ISA_AVX512 && kk_cpu_isa() == KK_ISA_AVX512) {
-    pw_tasks_avx512(cv, task0, task1, scratch);
+    if (cv->narrow) pw_narrow_tasks_avx512(cv, task0, task1, scratch);
+    else pw_tasks_avx512(cv, task0, task1, scratch);
     return 0;
   }
 #endif

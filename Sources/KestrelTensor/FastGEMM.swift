@@ -181,9 +181,9 @@ extension FastGEMM {
             }
         }
         let l = oh * ow, cg = c / g.groups, coutg = cout / g.groups, k = cg * g.kernelH * g.kernelW
-        if FastGEMM.prefersPointwise(g, isa: isa, depth: k, positions: l) {
+        if let tile = FastGEMM.pointwiseTile(g, isa: isa, depth: k, positions: l) {
             pointwiseConvolution(x: x, n: n, c: c, positions: l, weight: weight, cout: cout, y: y, isa: isa,
-                                 packed: packed, epilogue: epilogue)
+                                 narrow: tile == .narrow, packed: packed, epilogue: epilogue)
             return true
         }
         if FastGEMM.prefersIndirect(positions: n * l, outChannels: coutg, depth: k) {
@@ -401,23 +401,34 @@ extension FastGEMM {
         outChannels >= 8
     }
 
-    /// Whether `kk_conv_pointwise` (vectorised over positions) takes this convolution: 1×1 at stride 1 without
-    /// padding, one group, AVX-512, a depth of at most 128 input channels and at least 768 positions per image.
+    /// The tiles of `kk_conv_pointwise`.
+    enum PointwiseTile { case wide, narrow }
+
+    /// Whether `kk_conv_pointwise` (vectorised over positions) takes this convolution, and with which tile: 1×1
+    /// at stride 1 without padding, one group, AVX-512, and
+    /// - `.wide` (8 channels × 48 positions, runs packed together) for at most 128 input channels over at least
+    ///   768 positions per image;
+    /// - `.narrow` (16 channels × 16 positions) for at most 256 input channels over 196 to 767 positions.
     /// There the indirect kernel's tiles are short and end in a store that writes a few floats into each of 32
-    /// planes. Deeper or smaller layers keep the indirect kernel. Measured with both kernels alone on one core:
-    /// MobileNetV1's 32 → 64 at 112×112 went from 68 to 101 GFLOP/s at batch 1, while 256 → 512 at 14×14 would
-    /// drop from 101 to 88.
-    static func prefersPointwise(_ g: ConvGeometry, isa: ISA, depth: Int, positions: Int) -> Bool {
-        isa == .avx512 && g.isPointwise && g.groups == 1 && depth <= 128 && positions >= 768
+    /// planes. Deeper or smaller layers keep the indirect kernel. Measured with the kernels alone on one core at
+    /// batch 1: MobileNetV1's 32 → 64 at 112×112 went from 68 to 101 GFLOP/s (wide); MobileNetV2's 64 → 384 at
+    /// 14×14 from 72 to 101 and 96 → 576 from 92 to 106 (narrow); at 7×7 the indirect kernel was faster (111
+    /// against 89 for 512 → 1024).
+    static func pointwiseTile(_ g: ConvGeometry, isa: ISA, depth: Int, positions: Int) -> PointwiseTile? {
+        guard isa == .avx512 && g.isPointwise && g.groups == 1 else { return nil }
+        if depth <= 128 && positions >= 768 { return .wide }
+        if depth <= 256 && positions >= 196 && positions < 768 { return .narrow }
+        return nil
     }
 
-    /// A 1×1 convolution by `kk_conv_pointwise`, runs of 48 positions split across ``Compute/threads`` (each output
-    /// is one FMA chain over the channels, whatever the split). The weights come packed as for the indirect
-    /// kernel when that packing has 32-channel panels, else they are packed here.
+    /// A 1×1 convolution by `kk_conv_pointwise`, runs of 48 positions (16 when narrow) split across
+    /// ``Compute/threads`` (each output is one FMA chain over the channels, whatever the split). The weights come
+    /// packed as for the indirect kernel when that packing has 32-channel panels, else they are packed here.
     /// Shapes: x `[n, c, positions]`, weight `[cout, c]`, y `[n, cout, positions]` (written, not read).
     func pointwiseConvolution(
         x: UnsafePointer<Float>, n: Int, c: Int, positions l: Int, weight: UnsafePointer<Float>, cout: Int,
-        y: UnsafeMutablePointer<Float>, isa: ISA, packed: UnsafePointer<Float>?, epilogue: ConvEpilogue.Resolved?
+        y: UnsafeMutablePointer<Float>, isa: ISA, narrow: Bool, packed: UnsafePointer<Float>?,
+        epilogue: ConvEpilogue.Resolved?
     ) {
         var tileRows = 0
         let packedAt32 = packed != nil && kk_indirect_shape(isa.c, 0, cout, 0, 1, &tileRows) == 32
@@ -434,9 +445,9 @@ extension FastGEMM {
                 let problem = PointwiseBox(KKPointwiseConv(
                     x: x, xImageStride: c * l, positions: l, depth: c, packed: weights, cout: cout,
                     epilogue: ep ?? KKEpilogue(scale: nil, shift: nil, activation: KK_ACT_NONE), y: y,
-                    yImageStride: cout * l))
-                let scratchFloats = kk_pointwise_scratch(c)
-                Compute.parallelFor(n * kk_pointwise_panels(l), grain: 4) { range in
+                    yImageStride: cout * l, narrow: narrow ? 1 : 0))
+                let scratchFloats = kk_pointwise_scratch(c, narrow ? 1 : 0)
+                Compute.parallelFor(n * kk_pointwise_panels(l, narrow ? 1 : 0), grain: 4) { range in
                     Workspace.shared.withBuffer(count: scratchFloats) { scratch in
                         var cv = problem.cv
                         let status = kk_conv_pointwise(&cv, isa.c, range.lowerBound, range.upperBound, scratch)

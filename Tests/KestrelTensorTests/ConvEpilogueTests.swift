@@ -24,6 +24,7 @@ import _KestrelTestSupport
         Case(x: [1, 12, 9, 8], cout: 12, k: 3, stride: 2, pad: 1, groups: 12),  // depthwise, stride 2
         Case(x: [1, 8, 5, 6], cout: 16, k: 1, stride: 1, pad: 0, groups: 1),    // 1×1
         Case(x: [2, 8, 28, 29], cout: 37, k: 1, stride: 1, pad: 0, groups: 1), // 1×1 by runs of positions, part tiles
+        Case(x: [2, 12, 14, 15], cout: 37, k: 1, stride: 1, pad: 0, groups: 1), // 1×1 by runs of 16 positions
         Case(x: [11, 16, 40, 40], cout: 32, k: 3, stride: 1, pad: 1, groups: 2), // blocks of images, padded per thread
     ]
 

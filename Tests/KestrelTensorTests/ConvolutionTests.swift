@@ -79,6 +79,10 @@ struct ConvCase: Sendable, CustomTestStringConvertible {
         // panels, a last tile of 5 rows); and depth 128, where 5 runs are packed together (784 = 16 runs + 16).
         ConvCase(n: 2, c: 5, h: 29, w: 31, cout: 37, k: (1, 1), stride: (1, 1), pad: (0, 0), dilation: (1, 1), groups: 1),
         ConvCase(n: 1, c: 128, h: 28, w: 28, cout: 40, k: (1, 1), stride: (1, 1), pad: (0, 0), dilation: (1, 1), groups: 1),
+        // 1×1 by runs of 16 positions: 210 positions (13 runs and one of 2) × 37 channels (tiles of 16, 16 and 5,
+        // the last in a second weight panel); and depth 200 over 196 positions.
+        ConvCase(n: 2, c: 9, h: 14, w: 15, cout: 37, k: (1, 1), stride: (1, 1), pad: (0, 0), dilation: (1, 1), groups: 1),
+        ConvCase(n: 1, c: 200, h: 14, w: 14, cout: 24, k: (1, 1), stride: (1, 1), pad: (0, 0), dilation: (1, 1), groups: 1),
     ]
 
     /// The GEMMs every test runs with: the default FastGEMM (packing straight from the images), FastGEMM held to

@@ -174,16 +174,17 @@ typedef struct {
   KKEpilogue epilogue;  ///< applied to every output as it is stored (scale and shift NULL, no activation: none)
   float *y;
   long yImageStride;
+  int narrow;  ///< 0: tiles of 8 channels × 48 positions; 1: 16 channels × 16 positions (maps of ~200 positions)
 } KKPointwiseConv;
 
-/// Tasks per image of kk_conv_pointwise: runs of 48 positions (the last one shorter).
-long kk_pointwise_panels(long positions);
+/// Tasks per image of kk_conv_pointwise: runs of 48 positions, or 16 when narrow (the last one shorter).
+long kk_pointwise_panels(long positions, int narrow);
 
 /// Floats of kk_conv_pointwise's scratch for this depth (the inputs of the runs it computes together).
-long kk_pointwise_scratch(long depth);
+long kk_pointwise_scratch(long depth, int narrow);
 
-/// Computes tasks [task0, task1) (task = image · kk_pointwise_panels(positions) + run): every output channel of
-/// one run of positions. `scratch`: kk_pointwise_scratch(depth) floats (any alignment), one per concurrent caller. Returns -1, writing
+/// Computes tasks [task0, task1) (task = image · kk_pointwise_panels(positions, narrow) + run): every output
+/// channel of one run of positions. `scratch`: kk_pointwise_scratch(depth) floats (any alignment), one per concurrent caller. Returns -1, writing
 /// nothing, unless the ISA is KK_ISA_AVX512 and this CPU has it.
 int kk_conv_pointwise(const KKPointwiseConv *cv, KKISA isa, long task0, long task1, float *scratch);
 
