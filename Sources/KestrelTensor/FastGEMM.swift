@@ -166,7 +166,7 @@ extension FastGEMM {
             return Workspace.shared.withBuffer(count: n * c * oh * ow) { picked in
                 let src = SendablePointer(x), dst = SendablePointer(picked)
                 let (sh, sw) = (g.strideH, g.strideW)
-                Compute.parallelFor(n * c, grain: max(1, 4096 / (oh * ow))) { planes in
+                Compute.parallelFor(n * c, grain: max(1, 4096 / max(1, oh * ow))) { planes in
                     for plane in planes {
                         let from = src.base + plane * h * w, to = dst.base + plane * oh * ow
                         for oy in 0..<oh {
@@ -642,12 +642,13 @@ extension Depthwise {
 }
 
 /// An indirect-convolution problem carried into the worker closures (each writes disjoint outputs).
-struct PointwiseBox: @unchecked Sendable {
-    let cv: KKPointwiseConv
-    init(_ cv: KKPointwiseConv) { self.cv = cv }
-}
-
 struct IndirectBox: @unchecked Sendable {
     let cv: KKIndirectConv
     init(_ cv: KKIndirectConv) { self.cv = cv }
+}
+
+/// A pointwise-convolution problem carried into the worker closures (each writes disjoint outputs).
+struct PointwiseBox: @unchecked Sendable {
+    let cv: KKPointwiseConv
+    init(_ cv: KKPointwiseConv) { self.cv = cv }
 }
