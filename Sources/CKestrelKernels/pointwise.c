@@ -34,6 +34,22 @@ static long pw_group(long depth) {
   return runs < 1 ? 1 : runs > 16 ? 16 : runs;
 }
 
+void kk_subsample_planes(const float *x, long planes, long h, long w, long sh, long sw, long oh, long ow,
+                         float *out) {
+  for (long p = 0; p < planes; p++) {
+    const float *src = x + p * h * w;
+    float *dst = out + p * oh * ow;
+    for (long oy = 0; oy < oh; oy++) {
+      const float *row = src + oy * sh * w;
+      float *o = dst + oy * ow;
+      if (sw == 2)  // the common case, as a constant stride the compiler vectorises
+        for (long ox = 0; ox < ow; ox++) o[ox] = row[2 * ox];
+      else
+        for (long ox = 0; ox < ow; ox++) o[ox] = row[ox * sw];
+    }
+  }
+}
+
 long kk_pointwise_panels(long positions, int narrow) {
   const long width = narrow ? 16 : PW_COLS;
   return (positions + width - 1) / width;

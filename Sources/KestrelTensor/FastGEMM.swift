@@ -167,13 +167,8 @@ extension FastGEMM {
                 let src = SendablePointer(x), dst = SendablePointer(picked)
                 let (sh, sw) = (g.strideH, g.strideW)
                 Compute.parallelFor(n * c, grain: max(1, 4096 / max(1, oh * ow))) { planes in
-                    for plane in planes {
-                        let from = src.base + plane * h * w, to = dst.base + plane * oh * ow
-                        for oy in 0..<oh {
-                            let row = from + oy * sh * w, out = to + oy * ow
-                            for ox in 0..<ow { out[ox] = row[ox * sw] }
-                        }
-                    }
+                    kk_subsample_planes(src.base + planes.lowerBound * h * w, planes.count, h, w, sh, sw, oh, ow,
+                                        dst.base + planes.lowerBound * oh * ow)
                 }
                 return convolutionForward(x: picked, n: n, c: c, h: oh, w: ow, weight: weight, cout: cout,
                                           geometry: ConvGeometry(kernel: 1, groups: g.groups), y: y, packed: packed,

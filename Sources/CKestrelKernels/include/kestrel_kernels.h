@@ -177,6 +177,11 @@ typedef struct {
   int narrow;  ///< 0: tiles of 8 channels × 48 positions; 1: 16 channels × 16 positions (maps of ~200 positions)
 } KKPointwiseConv;
 
+/// planes × [h, w] → planes × [oh, ow]: out[p][oy][ox] = x[p][oy·sh][ox·sw] (the positions a strided 1×1
+/// convolution reads, made contiguous).
+void kk_subsample_planes(const float *x, long planes, long h, long w, long sh, long sw, long oh, long ow,
+                         float *out);
+
 /// Tasks per image of kk_conv_pointwise: runs of 48 positions, or 16 when narrow (the last one shorter).
 long kk_pointwise_panels(long positions, int narrow);
 
