@@ -189,8 +189,8 @@ long kk_pointwise_panels(long positions, int narrow);
 long kk_pointwise_scratch(long depth, int narrow);
 
 /// Computes tasks [task0, task1) (task = image · kk_pointwise_panels(positions, narrow) + run): every output
-/// channel of one run of positions. `scratch`: kk_pointwise_scratch(depth) floats (any alignment), one per concurrent caller. Returns -1, writing
-/// nothing, unless the ISA is KK_ISA_AVX512 and this CPU has it.
+/// channel of one run of positions. `scratch`: kk_pointwise_scratch(depth, narrow) floats (any alignment), one
+/// per concurrent caller. Returns -1, writing nothing, unless the ISA is KK_ISA_AVX512 and this CPU has it.
 int kk_conv_pointwise(const KKPointwiseConv *cv, KKISA isa, long task0, long task1, float *scratch);
 
 /// The weight gradient of a convolution (one group) as correlations on a grid, by a direct AVX-512 kernel (see
