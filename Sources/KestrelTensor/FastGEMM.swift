@@ -425,8 +425,7 @@ extension FastGEMM {
         y: UnsafeMutablePointer<Float>, isa: ISA, narrow: Bool, packed: UnsafePointer<Float>?,
         epilogue: ConvEpilogue.Resolved?
     ) {
-        var tileRows = 0
-        let packedAt32 = packed != nil && kk_indirect_shape(isa.c, 0, cout, 0, 1, &tileRows) == 32
+        let packedAt32 = packed != nil && FastGEMM.packedPanelWidth(isa: isa, outChannels: cout) == 32
         let panels = (cout + 31) / 32
         Workspace.shared.withBuffer(count: packedAt32 ? 1 : panels * 32 * c) { ownPanels in
             let weights: UnsafePointer<Float>
@@ -453,6 +452,13 @@ extension FastGEMM {
         }
     }
 
+    /// Output channels per panel of the weights as ``packedConvolutionWeights(_:groups:)`` packs them (the indirect
+    /// kernel's NR for this many channels per group).
+    static func packedPanelWidth(isa: ISA, outChannels: Int) -> Int {
+        var tileRows = 0
+        return kk_indirect_shape(isa.c, 0, outChannels, 0, 1, &tileRows)
+    }
+
     /// The weights `[cout, c/groups, kh, kw]` packed for ``indirectConvolution(x:n:c:h:w:weight:cout:geometry:y:isa:packed:epilogue:)``
     /// (each group's panels in turn), kept by ``PackedWeightCache`` while they stay unchanged; nil when the
     /// convolution does not take the indirect path or the weights have not been seen before.
@@ -461,8 +467,7 @@ extension FastGEMM {
         let dims = weight.shape.dims
         let coutg = dims[0] / groups, k = dims[1] * dims[2] * dims[3]
         guard FastGEMM.prefersIndirect(positions: 0, outChannels: coutg, depth: k) else { return nil }
-        var mr = 0
-        let nr = kk_indirect_shape(isa.c, 0, coutg, 0, 1, &mr)
+        let nr = FastGEMM.packedPanelWidth(isa: isa, outChannels: coutg)
         let panels = (coutg + nr - 1) / nr, perGroup = panels * nr * k
         let layout = PackedWeightCache.Layout(kind: Int32(bitPattern: isa.c.rawValue), shape: dims, groups: groups,
                                               count: groups * perGroup)
