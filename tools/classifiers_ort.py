@@ -21,8 +21,8 @@ import numpy as np
 from onnx import helper
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ssd_ort import Builder, mobilenet_backbone  # noqa: E402  (also puts the anchors on sys.path)
-from common import emit, log, time_call  # noqa: E402
+from ssd_ort import Builder, mobilenet_backbone, time_and_emit  # noqa: E402  (also puts the anchors on sys.path)
+from common import log  # noqa: E402
 from ort_util import make_model, session, versions, vi  # noqa: E402
 
 
@@ -59,7 +59,7 @@ def main():
             model = make_model(b.nodes, [vi("x", shape)], [vi("logits", [n, classes])], b.inits, name=name)
             x = np.random.default_rng(1).standard_normal(shape, dtype=np.float32)
             nconv = sum(1 for nd in b.nodes if nd.op_type == "Conv")
-            counted = sum(int(np.prod(t.dims)) for t in b.inits if t.name.startswith("p_"))
+            counted = b.params
             if counted != expected:
                 sys.exit(f"{name}: {counted:,} parameters, torchvision has {expected:,}")
             for t in args.threads:
@@ -70,12 +70,7 @@ def main():
                     log(f"{name}: {counted:,} parameters (as torchvision), {nconv} convs, "
                         f"{b.macs / 1e9:.3f} GMAC/image, logits {list(out.shape)}")
                     break
-                secs = time_call(lambda: s.run(None, {"x": x}), repeats=args.repeats, min_time=0.5)
-                emit("models", "onnxruntime " + ver, f"{name} inference", f"{shape[2]}x{shape[3]} batch {n}", t,
-                     [v * 1e3 for v in secs], "ms", higher_is_better=False,
-                     images_per_s=round(n / float(np.median(secs)), 3), classes=classes, parameters=counted,
-                     convs=nconv, gmacs_per_image=round(b.macs / 1e9, 4),
-                     gflops_per_s=round(2 * b.macs / 1e9 * n / float(np.median(secs)), 2))
+                time_and_emit(s, x, name, b, shape, t, args.repeats, ver, classes=classes)
 
 
 if __name__ == "__main__":

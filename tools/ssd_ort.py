@@ -234,6 +234,18 @@ def ssd_mobilenet(n, classes):
 CONFIGS = {"ssd300_vgg16": ssd300_vgg16, "ssd_mobilenet": ssd_mobilenet}
 
 
+def time_and_emit(s, x, name, b, shape, threads, repeats, ver, **extra):
+    """Times session s on input x and prints the record `kestrel bench infer --json` pairs with: suite "models",
+    work "<name> inference", size "HxW batch N", ms per batch; images/s, parameters, convs and rates in "extra"."""
+    n = shape[0]
+    secs = time_call(lambda: s.run(None, {"x": x}), repeats=repeats, min_time=0.5)
+    median = float(np.median(secs))
+    emit("models", "onnxruntime " + ver, f"{name} inference", f"{shape[2]}x{shape[3]} batch {n}", threads,
+         [v * 1e3 for v in secs], "ms", higher_is_better=False, images_per_s=round(n / median, 3), **extra,
+         parameters=b.params, convs=sum(1 for nd in b.nodes if nd.op_type == "Conv"),
+         gmacs_per_image=round(b.macs / 1e9, 4), gflops_per_s=round(2 * b.macs / 1e9 * n / median, 2))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
@@ -269,12 +281,7 @@ def main():
                     log(f"{name}: {counted:,} parameters, {nconv} convs, {b.macs / 1e9:.3f} GMAC/image, "
                         f"maps {sides}, {boxes:,} boxes; scores {list(sc.shape)}, offsets {list(off.shape)}")
                     break
-                secs = time_call(lambda: s.run(None, {"x": x}), repeats=args.repeats, min_time=0.5)
-                emit("models", "onnxruntime " + ver, f"{name} inference", f"{shape[2]}x{shape[3]} batch {n}", t,
-                     [v * 1e3 for v in secs], "ms", higher_is_better=False,
-                     images_per_s=round(n / float(np.median(secs)), 3), classes=args.classes,
-                     parameters=counted, convs=nconv, gmacs_per_image=round(b.macs / 1e9, 4),
-                     gflops_per_s=round(2 * b.macs / 1e9 * n / float(np.median(secs)), 2))
+                time_and_emit(s, x, name, b, shape, t, args.repeats, ver, classes=args.classes)
 
 
 if __name__ == "__main__":
