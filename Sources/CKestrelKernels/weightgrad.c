@@ -4,8 +4,9 @@
 // grid of output positions whose rows are as wide as the input's (the columns past the output zero), and the
 // input zero-padded and, for stride s, split into s×s phase planes (kk_phase_planes), so tap (c, ki, kj) reads
 // phase plane (c, ki·d mod s, kj·d mod s) shifted by (ki·d / s) rows and kj·d / s columns. Stride-1 "same"
-// convolutions stack a block's images into one grid instead (kk_stack_planes), one run per tile. The sum is then
-// vectorised over positions: the register tile is 4 output channels × 6 taps (24 accumulators), and each step
+// convolutions need no layout (kk_weight_grad_dense): within an image's plane each tap already is a constant
+// shift, and the lanes it carries out of the image are masked off. The sum is then vectorised over positions:
+// the register tile is 4 output channels × 6 taps (24 accumulators), and each step
 // loads 16 positions of the 4 dy rows and of the 6 shifted input rows (10 loads, 24 FMAs, no broadcasts), where
 // the GEMM over an im2col matrix spends narrow layers' time packing and a broadcast kernel is capped by its
 // broadcasts. Each lane sums its positions in order in chains of at most 32 steps (512 positions), which are
@@ -67,49 +68,6 @@ __attribute__((always_inline)) static inline void kk_grid_rows_rows(const float 
 
 KK_ROWS_DISPATCH(kk_grid_rows, (const float *dy, long planes, long oh, long ow, long wq, float *out), dy, planes, oh,
                  ow, wq, out)
-
-__attribute__((always_inline)) static inline void kk_stack_planes_rows(const float *x, long images, long imageStride,
-                                                                       long planes, long h, long w, long pad,
-                                                                       long planeStride, float *out, int avx512) {
-  const long wq = w + pad, rows = pad + images * (h + pad);
-  const float *end = out + planes * planeStride;
-  for (long p = 0; p < planes; p++) {
-    float *d = out + p * planeStride;
-    // Every float written once: zero rows between the images, and each data row as [pad zeros, the row].
-    kk_row(avx512, d, NULL, 0, 0, pad * wq, end);
-    for (long img = 0; img < images; img++) {
-      float *rowsOut = d + (pad + img * (h + pad)) * wq;
-      for (long r = 0; r < h; r++)
-        kk_row(avx512, rowsOut + r * wq, x + img * imageStride + (p * h + r) * w, pad, w, wq, end);
-      kk_row(avx512, rowsOut + h * wq, NULL, 0, 0, pad * wq, end);
-    }
-    kk_row(avx512, d + rows * wq, NULL, 0, 0, planeStride - rows * wq, end);
-  }
-}
-
-KK_ROWS_DISPATCH(kk_stack_planes, (const float *x, long images, long imageStride, long planes, long h, long w,
-                                   long pad, long planeStride, float *out),
-                 x, images, imageStride, planes, h, w, pad, planeStride, out)
-
-__attribute__((always_inline)) static inline void kk_stack_grid_rows_rows(const float *dy, long images,
-                                                                          long imageStride, long planes, long h,
-                                                                          long w, long pad, float *out, int avx512) {
-  const long wq = w + pad, positions = (images * (h + pad) - pad) * wq;
-  const float *end = out + planes * positions;
-  for (long p = 0; p < planes; p++) {
-    float *d = out + p * positions;
-    for (long img = 0; img < images; img++) {
-      float *rowsOut = d + img * (h + pad) * wq;
-      for (long r = 0; r < h; r++)
-        kk_row(avx512, rowsOut + r * wq, dy + img * imageStride + (p * h + r) * w, 0, w, wq, end);
-      if (img + 1 < images) kk_row(avx512, rowsOut + h * wq, NULL, 0, 0, pad * wq, end);
-    }
-  }
-}
-
-KK_ROWS_DISPATCH(kk_stack_grid_rows, (const float *dy, long images, long imageStride, long planes, long h, long w,
-                                      long pad, float *out),
-                 dy, images, imageStride, planes, h, w, pad, out)
 
 #ifdef WG_X86
 // The 24 accumulators as named variables (a[o][t] arrays were kept in memory by the compiler).
@@ -176,6 +134,54 @@ __attribute__((target("avx512f"))) static void wg_tile(const KKWeightGradGrid *g
   }
 }
 
+/// One tile of kk_weight_grad_dense: as wg_tile, over each image's own positions in steps of 16, every load
+/// masked — each tap by the positions whose shifted read falls in the image, dy by the positions the step has.
+__attribute__((target("avx512f"))) static void wg_dense_tile(const KKWeightGradDense *g, long o0, long t0) {
+  const long l = g->positions, steps = (l + 15) / 16;
+  float total[WG_OUT][WG_TAPS][16] __attribute__((aligned(64)));
+  memset(total, 0, sizeof(total));
+  long row[WG_OUT], tap[WG_TAPS];
+  for (int o = 0; o < WG_OUT; o++) row[o] = (o0 + o < g->cout ? o0 + o : g->cout - 1) * l;
+  for (int t = 0; t < WG_TAPS; t++) tap[t] = g->taps[t0 + t < g->ntaps ? t0 + t : g->ntaps - 1];
+  const unsigned short *masks = g->masks + g->patterns[t0 / WG_TAPS] * steps * 8;
+  WG_ALL(WG_DECLARE)
+  long pending = 0;
+  for (long img = 0; img < g->images; img++) {
+    const float *dyImage = g->dy + img * g->dyImageStride, *xImage = g->x + img * g->xImageStride;
+    const float *dp0 = dyImage + row[0], *dp1 = dyImage + row[1], *dp2 = dyImage + row[2], *dp3 = dyImage + row[3];
+    const float *xp0 = xImage + tap[0], *xp1 = xImage + tap[1], *xp2 = xImage + tap[2];
+    const float *xp3 = xImage + tap[3], *xp4 = xImage + tap[4], *xp5 = xImage + tap[5];
+    const unsigned short *m = masks;
+    for (long p = 0, end = steps * 16; p < end; p += 16, m += 8) {
+      const __m512 d0 = _mm512_maskz_loadu_ps(m[6], dp0 + p), d1 = _mm512_maskz_loadu_ps(m[6], dp1 + p);
+      const __m512 d2 = _mm512_maskz_loadu_ps(m[6], dp2 + p), d3 = _mm512_maskz_loadu_ps(m[6], dp3 + p);
+      const __m512 x0 = _mm512_maskz_loadu_ps(m[0], xp0 + p), x1 = _mm512_maskz_loadu_ps(m[1], xp1 + p);
+      const __m512 x2 = _mm512_maskz_loadu_ps(m[2], xp2 + p), x3 = _mm512_maskz_loadu_ps(m[3], xp3 + p);
+      const __m512 x4 = _mm512_maskz_loadu_ps(m[4], xp4 + p), x5 = _mm512_maskz_loadu_ps(m[5], xp5 + p);
+      WG_ALL(WG_FMA)
+      if (++pending == WG_CHAIN) {
+        WG_ALL(WG_FLUSH)
+        pending = 0;
+      }
+    }
+  }
+  WG_ALL(WG_FLUSH)
+  const long outs = g->cout - o0 < WG_OUT ? g->cout - o0 : WG_OUT, taps = g->ntaps - t0 < WG_TAPS ? g->ntaps - t0 : WG_TAPS;
+  for (long o = 0; o < outs; o++) {
+    float *dst = g->dw + (o0 + o) * g->ntaps + t0;
+    for (long t = 0; t < taps; t++) {
+      const float sum = _mm512_reduce_add_ps(_mm512_load_ps(total[o][t]));
+      dst[t] = g->accumulate ? dst[t] + sum : sum;
+    }
+  }
+}
+
+__attribute__((target("avx512f"))) static void wg_dense_tiles_avx512(const KKWeightGradDense *g, long tile0,
+                                                                     long tile1) {
+  const long groups = (g->ntaps + WG_TAPS - 1) / WG_TAPS;
+  for (long tile = tile0; tile < tile1; tile++) wg_dense_tile(g, tile / groups * WG_OUT, tile % groups * WG_TAPS);
+}
+
 __attribute__((target("avx512f"))) static void wg_tiles_avx512(const KKWeightGradGrid *g, long tile0, long tile1) {
   const long groups = (g->ntaps + WG_TAPS - 1) / WG_TAPS;
   for (long tile = tile0; tile < tile1; tile++) wg_tile(g, tile / groups * WG_OUT, tile % groups * WG_TAPS);
@@ -186,6 +192,17 @@ int kk_weight_grad_grid(const KKWeightGradGrid *g, KKISA isa, long tile0, long t
 #ifdef WG_X86
   if (isa == KK_ISA_AVX512 && kk_cpu_isa() == KK_ISA_AVX512) {
     wg_tiles_avx512(g, tile0, tile1);
+    return 0;
+  }
+#endif
+  (void)g; (void)isa; (void)tile0; (void)tile1;
+  return -1;
+}
+
+int kk_weight_grad_dense(const KKWeightGradDense *g, KKISA isa, long tile0, long tile1) {
+#ifdef WG_X86
+  if (isa == KK_ISA_AVX512 && kk_cpu_isa() == KK_ISA_AVX512) {
+    wg_dense_tiles_avx512(g, tile0, tile1);
     return 0;
   }
 #endif

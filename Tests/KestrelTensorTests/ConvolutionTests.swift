@@ -60,10 +60,14 @@ struct ConvCase: Sendable, CustomTestStringConvertible {
         ConvCase(n: 2, c: 4, h: 5, w: 6, cout: 130, k: (3, 3), stride: (1, 1), pad: (1, 1), dilation: (1, 1), groups: 1),
         // dW over several blocks of images (8 × 300² output floats per image: two images per gathered block).
         ConvCase(n: 3, c: 2, h: 300, w: 300, cout: 8, k: (3, 3), stride: (1, 1), pad: (1, 1), dilation: (1, 1), groups: 1),
-        // The grid weight gradient: 20 images in chunks of 3, each chunk in blocks of one image; and stride 3 with
-        // dilation 2 (9 phase planes per channel, taps shifted by whole phase rows and columns).
+        // The direct weight gradients: 20 images in chunks of 3 (stride 1: read in place); stride 3 with dilation 2
+        // (the grid: 9 phase planes per channel, taps shifted by whole phase rows and columns); and stride 1 in
+        // place with a 5×5 kernel over one row of 19 positions (a last step of 3; the rows above and below masked
+        // off) and with dilation 2 over 9×7 (rows of 7 straddling steps of 16).
         ConvCase(n: 20, c: 8, h: 64, w: 64, cout: 8, k: (3, 3), stride: (1, 1), pad: (1, 1), dilation: (1, 1), groups: 1),
         ConvCase(n: 2, c: 5, h: 13, w: 14, cout: 6, k: (5, 5), stride: (3, 3), pad: (2, 2), dilation: (2, 2), groups: 1),
+        ConvCase(n: 3, c: 7, h: 1, w: 19, cout: 5, k: (5, 5), stride: (1, 1), pad: (2, 2), dilation: (1, 1), groups: 1),
+        ConvCase(n: 4, c: 3, h: 9, w: 7, cout: 6, k: (3, 3), stride: (1, 1), pad: (2, 2), dilation: (2, 2), groups: 1),
         // A padded batch larger than L2: the indirect kernel over blocks of images, each padded by the thread that
         // convolves it (three 16-channel images of 35×33 padded per block, the last block one image short), in two
         // groups, at stride 2.
@@ -189,7 +193,8 @@ struct ConvCase: Sendable, CustomTestStringConvertible {
         // 160 positions at depth 576 are 20 tiles on one thread, and 10 or 7 per thread on two or three: the
         // indirect kernel's whole-depth and stretched loops must give the same bits. The third and fourth take
         // the 16-channel tile (12 positions): 240 positions are 20 tiles on one thread, 10 on each of two.
-        // dW: one to three images split their tiles among the threads; twelve are six chunks of two, summed apart.
+        // dW: one to three images, or twelve 9×10 ones (a single chunk: at least 2,048 positions per chunk), split
+        // their tiles among the threads; twenty 30×30 images are seven chunks (six of 3, one of 2), summed apart.
         // Twenty 16-channel 30×30 images (1.3 MB padded) go in five blocks of four on one or two threads, and as one
         // padded batch on three (too few blocks to share). 16 channels on 32-wide rows: 48 row tiles of 16.
         let x = Tensor.random(Shape(input), seed: 9)

@@ -195,10 +195,9 @@ int kk_conv_pointwise(const KKPointwiseConv *cv, KKISA isa, long task0, long tas
 
 /// The weight gradient of a convolution (one group) as correlations on a grid, by a direct AVX-512 kernel (see
 /// weightgrad.c): dw[o][t] = Σ over images and grid positions q of dy[o][q] · x[taps[t] + q].
-/// x: image i at x + i·xImageStride, laid out by kk_phase_planes (or a block of images as one, by
-/// kk_stack_planes); taps[t]: tap t's offset in an image (t < ntaps, the dw row length C·kh·kw). dy: image i,
+/// x: image i at x + i·xImageStride, laid out by kk_phase_planes; taps[t]: tap t's offset in an image (t < ntaps, the dw row length C·kh·kw). dy: image i,
 /// output channel o at dy + i·dyImageStride + o·positions, laid out by kk_grid_rows (positions = oh·wq, zero past
-/// each row's ow outputs) or kk_stack_grid_rows. Every x[taps[t] + q] with q < positions must be readable and
+/// each row's ow outputs). Every x[taps[t] + q] with q < positions must be readable and
 /// finite. dw [cout, ntaps] is written, or added to when `accumulate` is non-zero.
 typedef struct {
   const float *x;
@@ -219,25 +218,39 @@ long kk_weight_grad_grid_tiles(long cout, long taps);
 /// the ISA is KK_ISA_AVX512 and this CPU has it.
 int kk_weight_grad_grid(const KKWeightGradGrid *g, KKISA isa, long tile0, long tile1);
 
+/// The weight gradient of a stride-1 "same" convolution (one group; output [h, w] like the input), read in place
+/// from the NCHW tensors by a direct AVX-512 kernel with the tiles of kk_weight_grad_grid:
+/// dw[o][t] = Σ over images and positions q < positions (= h·w) of dy[o][q] · x[taps[t] + q], counting lane q of
+/// tap t only where the shifted position lies in the image. x: image i at x + i·xImageStride, channel c at
+/// + c·positions; taps[t] = c·positions + the tap's shift (negative for taps above or left of the centre). dy:
+/// image i, output channel o at dy + i·dyImageStride + o·positions. The lanes come from masks: the tile whose
+/// taps start at t0 (a multiple of 6) reads pattern patterns[t0 / 6], ⌈positions/16⌉ rows of 8 masks each at
+/// masks + (pattern·⌈positions/16⌉ + step)·8: masks 0–5 for its six taps (taps past ntaps repeat the last),
+/// mask 6 for dy (the step's positions). dw [cout, ntaps] is written, or added to when `accumulate` is non-zero.
+/// Masked-off lanes are never read, so a tap's shifted pointer may fall outside x.
+typedef struct {
+  const float *x;
+  long xImageStride;
+  const long *taps;
+  long ntaps;
+  const unsigned short *masks;
+  const long *patterns;
+  const float *dy;
+  long dyImageStride, positions;
+  long cout, images;
+  float *dw;
+  int accumulate;
+} KKWeightGradDense;
+
+/// Computes tiles [tile0, tile1) of kk_weight_grad_grid_tiles(cout, ntaps) (disjoint ranges may run
+/// concurrently). Returns -1, writing nothing, unless the ISA is KK_ISA_AVX512 and this CPU has it.
+int kk_weight_grad_dense(const KKWeightGradDense *g, KKISA isa, long tile0, long tile1);
+
 /// planes × [height, width] → planes × stride × stride phase planes of [hq, wq]: phase (ph, pw) of plane p at
 /// out + ((p·stride + ph)·stride + pw)·hq·wq holds the zero-padded plane's element (i·stride + ph, j·stride + pw)
 /// at (i, j), zero outside the padded plane. At stride 1 with hq, wq the padded size, kk_pad_planes's layout.
 void kk_phase_planes(const float *x, long planes, long height, long width, long padH, long padW, long stride,
                      long hq, long wq, float *out);
-
-/// The layout for kk_weight_grad_grid of a stride-1 "same" convolution (padding `pad` on every side, (k − 1)·d =
-/// 2·pad), whose images are stacked into one tall grid instead of one grid each (no per-image runs on small
-/// maps): image i's plane p (at x + i·imageStride + p·h·w) is written into tall plane p at out + p·planeStride,
-/// whose rows are w + pad wide (pad zeros, then a data row; a row's right padding is the next row's left) —
-/// `pad` zero rows, then per image its h rows and `pad` zero rows. planeStride ≥ (pad + images·(h + pad))·(w + pad)
-/// + pad; the rest of each plane is zero.
-void kk_stack_planes(const float *x, long images, long imageStride, long planes, long h, long w, long pad,
-                     long planeStride, float *out);
-
-/// dy of the same stacking (output [h, w] per image): plane p of out (positions = (images·(h + pad) − pad)·(w + pad)
-/// floats) holds, per image, h rows of [w values, pad zeros], images `pad` zero rows apart.
-void kk_stack_grid_rows(const float *dy, long images, long imageStride, long planes, long h, long w, long pad,
-                        float *out);
 
 /// planes × [oh, ow] → planes × [oh, wq] (wq ≥ ow): each row followed by wq − ow zeros.
 void kk_grid_rows(const float *dy, long planes, long oh, long ow, long wq, float *out);
