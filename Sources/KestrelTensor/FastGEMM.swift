@@ -290,9 +290,9 @@ extension FastGEMM {
             dw.update(repeating: 0, count: dwCount)
             return
         }
-        let s = g.strideH, p = g.padH
+        let s = g.strideH
         let reachH = (g.kernelH - 1) * g.dilationH, reachW = (g.kernelW - 1) * g.dilationW
-        let dense = s == 1 && g.padW == p && reachH == 2 * p && reachW == 2 * p
+        let shifted = ShiftedTaps(g, h: h, w: w), dense = shifted != nil
         let hq = oh + reachH / s, wq = ow + reachW / s
         // The grid path's block of images: its phase planes and dY rows.
         let xImage = c * s * s * hq * wq, dyImage = cout * oh * wq
@@ -302,28 +302,17 @@ extension FastGEMM {
             for ki in 0..<g.kernelH {
                 for kj in 0..<g.kernelW {
                     let (rh, rw) = (ki * g.dilationH, kj * g.dilationW), t = ci * kk + ki * g.kernelW + kj
-                    taps[t] = dense ? ci * l + (rh - p) * w + (rw - p)
-                        : ((ci * s + rh % s) * s + rw % s) * hq * wq + rh / s * wq + rw / s
+                    taps[t] = shifted.map { ci * l + $0.shifts[ki * g.kernelW + kj] }
+                        ?? ((ci * s + rh % s) * s + rw % s) * hq * wq + rh / s * wq + rw / s
                     kinds[t] = ki * g.kernelW + kj
                 }
             }
         }
-        // Dense path: per step of 16 positions, the lanes of each kernel tap whose shifted read stays in the image,
-        // then per tile pattern (the kernel taps of 6 consecutive taps) rows of 8 masks: the 6 taps' and dY's.
+        // Dense path: per tile pattern (the kernel taps of 6 consecutive taps), rows of 8 masks per 16 positions:
+        // the 6 taps' lanes and dY's.
         let steps = (l + 15) / 16, groups = (ntaps + 5) / 6
         var patterns = [Int](repeating: 0, count: dense ? groups : 0), masks: [UInt16] = []
-        if dense {
-            var lanes = [UInt16](repeating: 0, count: steps * kk), valid = [UInt16](repeating: 0, count: steps)
-            for q in 0..<l {
-                let (r, col) = (q / w, q % w), bit = UInt16(1) << (q % 16)
-                valid[q / 16] |= bit
-                for ki in 0..<g.kernelH {
-                    for kj in 0..<g.kernelW {
-                        let (rr, cc) = (r + ki * g.dilationH - p, col + kj * g.dilationW - p)
-                        if rr >= 0 && rr < h && cc >= 0 && cc < w { lanes[q / 16 * kk + ki * g.kernelW + kj] |= bit }
-                    }
-                }
-            }
+        if let shifted {
             var seen: [[Int]: Int] = [:]
             for group in 0..<groups {
                 let key = (0..<6).map { kinds[min(group * 6 + $0, ntaps - 1)] }
@@ -331,7 +320,7 @@ extension FastGEMM {
                 patterns[group] = seen.count
                 seen[key] = seen.count
                 for step in 0..<steps {
-                    masks += key.map { lanes[step * kk + $0] } + [valid[step], 0]
+                    masks += key.map { shifted.lanes[step * kk + $0] } + [shifted.valid[step], 0]
                 }
             }
         }
