@@ -34,7 +34,6 @@ public final class BasicBlock: Module {
     }
 
     public override func forward(_ x: Variable) -> Variable {
-        let out = convBatchNorm(convBatchNorm(x, conv1, bn1, activation: .relu), conv2, bn2)
         let identity: Variable
         if let downsample {
             identity = downsample(x)
@@ -43,7 +42,9 @@ public final class BasicBlock: Module {
         } else {
             identity = x
         }
-        return addReLU(out, identity)
+        // relu(bn2(conv2(·)) + identity): in inference, one convolution whose epilogue adds the shortcut.
+        return convBatchNorm(convBatchNorm(x, conv1, bn1, activation: .relu), conv2, bn2, activation: .relu,
+                             residual: identity)
     }
 }
 
@@ -76,9 +77,9 @@ public final class Bottleneck: Module {
     }
 
     public override func forward(_ x: Variable) -> Variable {
+        let identity = downsample.map { $0(x) } ?? x
         let h = convBatchNorm(convBatchNorm(x, conv1, bn1, activation: .relu), conv2, bn2, activation: .relu)
-        let out = convBatchNorm(h, conv3, bn3)
-        return addReLU(out, downsample.map { $0(x) } ?? x)
+        return convBatchNorm(h, conv3, bn3, activation: .relu, residual: identity)
     }
 }
 

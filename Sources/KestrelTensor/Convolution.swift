@@ -42,8 +42,10 @@ public enum Convolution {
     /// current ``Compute/gemm`` (no column buffer), otherwise ``forwardIm2col(_:weight:bias:geometry:)``.
     ///
     /// `epilogue`: a per-channel affine map and activation applied to each output as it is stored,
-    /// `y = act((conv + bias)·scale + shift)` — an inference-time batch norm and ReLU folded into the convolution
-    /// (no extra pass over the output on the direct and FastGEMM paths).
+    /// `y = act((conv + bias)·scale + shift + residual)` — an inference-time batch norm and ReLU folded into the
+    /// convolution (no extra pass over the output on the direct and FastGEMM paths). A residual is added to each
+    /// block of outputs while it is in cache on the indirect kernel's blocked path, in a pass over the output
+    /// elsewhere.
     public static func forward(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry g: ConvGeometry,
                                epilogue: ConvEpilogue? = nil) -> Tensor {
         let (n, c, h, w) = dims4(x, "input")
@@ -54,6 +56,7 @@ public enum Convolution {
         if let bias { precondition(bias.shape == [cout], "bias \(bias.shape) for \(cout) output channels") }
         let (oh, ow) = g.outputSize(h: h, w: w)
         precondition(oh > 0 && ow > 0, "input \(h)x\(w) is smaller than the convolution window")
+        if let r = epilogue?.residual { precondition(r.shape == [n, cout, oh, ow], "residual \(r.shape) for output [\(n), \(cout), \(oh), \(ow)]") }
         // The bias joins the epilogue's shift: act(v·scale + (bias·scale + shift)).
         let stored = ConvEpilogue.Resolved(epilogue, bias: bias, channels: cout)
         if Depthwise.supports(g, channels: c, outChannels: cout) {
@@ -63,6 +66,7 @@ public enum Convolution {
                         Tensor(shape: [n, cout, oh, ow]) { py in
                             Depthwise.forward(x: px.baseAddress!, n: n, c: c, h: h, w: w, weight: pw.baseAddress!,
                                               epilogue: ep, geometry: g, y: py.baseAddress!)
+                            stored.finishAll(py.baseAddress!, count: py.count)
                         }
                     }
                 }

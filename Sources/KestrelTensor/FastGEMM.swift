@@ -179,11 +179,13 @@ extension FastGEMM {
         if let tile = FastGEMM.pointwiseTile(g, isa: isa, depth: k, positions: l) {
             pointwiseConvolution(x: x, n: n, c: c, positions: l, weight: weight, cout: cout, y: y, isa: isa,
                                  narrow: tile == .narrow, packed: packed, epilogue: epilogue)
+            epilogue?.finishAll(y, count: n * cout * l)
             return true
         }
         if FastGEMM.prefersIndirect(positions: n * l, outChannels: coutg, depth: k) {
-            indirectConvolution(x: x, n: n, c: c, h: h, w: w, weight: weight, cout: cout, geometry: g, y: y, isa: isa,
-                                packed: packed, epilogue: epilogue)
+            let finished = indirectConvolution(x: x, n: n, c: c, h: h, w: w, weight: weight, cout: cout, geometry: g,
+                                               y: y, isa: isa, packed: packed, epilogue: epilogue)
+            if !finished { epilogue?.finishAll(y, count: n * cout * l) }
             return true
         }
         for grp in 0..<g.groups {
@@ -198,7 +200,7 @@ extension FastGEMM {
             p.ldc = l; p.segment = l; p.segmentStride = cout * l
             FastGEMM.run(p, isa: isa)
         }
-        return epilogue?.isIdentity ?? true
+        return epilogue?.isIdentity ?? true  // if not, the caller applies all of it
     }
 }
 
@@ -524,12 +526,14 @@ extension FastGEMM {
     /// Convolution forward by indirect GEMM (`kk_conv_indirect`): the images are zero-padded once, the weights
     /// of each group packed into panels of output channels (or taken packed, `packed`), and each register tile
     /// of positions × channels reads its inputs from the padded images through per-position pointers. Shapes as
-    /// ``convolutionForward(x:n:c:h:w:weight:cout:geometry:y:packed:epilogue:)``.
+    /// ``convolutionForward(x:n:c:h:w:weight:cout:geometry:y:packed:epilogue:)``. Returns true when it has also
+    /// added the epilogue's residual (block by block), false when that is left to the caller.
+    @discardableResult
     func indirectConvolution(
         x: UnsafePointer<Float>, n: Int, c: Int, h: Int, w: Int, weight: UnsafePointer<Float>, cout: Int,
         geometry g: ConvGeometry, y: UnsafeMutablePointer<Float>, isa: ISA, packed: UnsafePointer<Float>? = nil,
         epilogue: ConvEpilogue.Resolved? = nil
-    ) {
+    ) -> Bool {
         let (oh, ow) = g.outputSize(h: h, w: w)
         let l = oh * ow, cg = c / g.groups, coutg = cout / g.groups, k = cg * g.kernelH * g.kernelW
         let hp = h + 2 * g.padH, wp = w + 2 * g.padW
@@ -580,11 +584,13 @@ extension FastGEMM {
                                 let status = kk_conv_indirect(&cv, isa.c, 0, images * l, 0, coutg, offsets, panel)
                                 assert(status == 0, "kk_conv_indirect refused ISA \(isa)")
                             }
+                            // The block's outputs are still in this core's cache: add the residual now.
+                            stored.finish(dst.base, from: i0 * cout * l, count: images * cout * l)
                         }
                     }
                 }
             }
-            return
+            return true
         }
         Workspace.shared.withBuffer(count: padded ? n * c * hp * wp : 1) { xpadBuffer in
             let xpad: UnsafePointer<Float> = padded ? UnsafePointer(xpadBuffer) : x
@@ -612,6 +618,7 @@ extension FastGEMM {
             }
             }
         }
+        return false
     }
 }
 

@@ -97,6 +97,10 @@ typedef struct {
 /// what the kernels that take an epilogue do as they store, for the outputs of those that do not.
 void kk_epilogue_planes(const KKEpilogue *ep, float *y, long plane0, long plane1, long l, long channels);
 
+/// y[i] = act(y[i] + r[i]) for i < count (ReLU: v > 0 ? v : 0; ReLU6 then min(·, 6)): a residual connection and
+/// the activation after it, applied to outputs a convolution has just stored (y and r must not overlap).
+void kk_add_activate(float *y, const float *r, long count, KKActivation act);
+
 /// Direct depthwise convolution with a 3×3 window, stride 1 or 2, padding 0 or 1 (dilation 1), on planes
 /// [c0, c1) of one image: y[c] = epilogue(w[c] ⋆ x[c]) (the identity when ep is NULL), for x [C, H, W],
 /// w [C, 1, 3, 3], y [C, OH, OW] with OH = (H + 2·pad − 3) / stride + 1. Returns -1 (writing nothing) for

@@ -90,12 +90,14 @@ func fewRowsTimesTransposed(_ x: Tensor, _ w: Tensor) -> Tensor {
     }
 }
 
-/// `activation(bn(conv(x)))`. With the batch norm in evaluation mode and no gradient wanted (inference), one
-/// convolution whose epilogue applies the batch norm's running statistics and the ReLU / ReLU6 as it stores
-/// each output — the output is written once instead of three times. Otherwise (training, gradients, other
-/// activations) the three ops in turn; the two agree to rounding.
-public func convBatchNorm(_ x: Variable, _ conv: Conv2D, _ bn: BatchNorm2D, activation: Activation.Kind? = nil) -> Variable {
-    fusedConv(x, conv, bn, activation)
+/// `activation(bn(conv(x)) + residual)` (no residual: `activation(bn(conv(x)))`). With the batch norm in
+/// evaluation mode and no gradient wanted (inference), one convolution whose epilogue applies the batch norm's
+/// running statistics, the residual (a ResNet block's shortcut, the output's shape) and the ReLU / ReLU6 as it
+/// stores each output — the output is written once instead of three or four times. Otherwise (training,
+/// gradients, other activations) the ops in turn; the two agree to rounding.
+public func convBatchNorm(_ x: Variable, _ conv: Conv2D, _ bn: BatchNorm2D, activation: Activation.Kind? = nil,
+                          residual: Variable? = nil) -> Variable {
+    fusedConv(x, conv, bn, activation, residual: residual)
 }
 
 /// `activation(conv(x))` (ReLU or ReLU6, as VGG's layers): with no gradient wanted, one convolution that applies
@@ -104,7 +106,8 @@ public func convActivation(_ x: Variable, _ conv: Conv2D, activation: Activation
     fusedConv(x, conv, nil, activation)
 }
 
-func fusedConv(_ x: Variable, _ conv: Conv2D, _ bn: BatchNorm2D?, _ activation: Activation.Kind?) -> Variable {
+func fusedConv(_ x: Variable, _ conv: Conv2D, _ bn: BatchNorm2D?, _ activation: Activation.Kind?,
+               residual: Variable? = nil) -> Variable {
     let fusedActivation: ConvEpilogue.Activation?
     switch activation {
     case nil, .identity?: fusedActivation = ConvEpilogue.Activation.none
@@ -114,14 +117,20 @@ func fusedConv(_ x: Variable, _ conv: Conv2D, _ bn: BatchNorm2D?, _ activation: 
     }
     let parameters = [conv.weight.variable] + (bn.map { [$0.weight.variable, $0.bias.variable] } ?? [])
         + (conv.bias.map { [$0.variable] } ?? [])
-    let wantsGradient = GradMode.isEnabled && (x.needsGrad || parameters.contains { $0.needsGrad })
+    let wantsGradient = GradMode.isEnabled
+        && (x.needsGrad || (residual?.needsGrad ?? false) || parameters.contains { $0.needsGrad })
     guard let fusedActivation, !(bn?.isTraining ?? false), !wantsGradient else {
         let z = conv(x)
+        if let residual {
+            let y = bn.map { $0(z) } ?? z
+            if case .relu? = activation { return addReLU(y, residual) }
+            return activation.map { Activation($0)(y + residual) } ?? y + residual
+        }
         if let bn, case .relu? = activation { return bn.forward(z, relu: true) }
         let y = bn.map { $0(z) } ?? z
         return activation.map { Activation($0)(y) } ?? y
     }
-    var epilogue = ConvEpilogue(activation: fusedActivation)
+    var epilogue = ConvEpilogue(activation: fusedActivation, residual: residual?.value)
     if let bn {
         (epilogue.scale, epilogue.shift) = batchNormAffine(gamma: bn.weight.value, beta: bn.bias.value,
                                                            runningMean: bn.runningMean.value,
@@ -129,7 +138,8 @@ func fusedConv(_ x: Variable, _ conv: Conv2D, _ bn: BatchNorm2D?, _ activation: 
     }
     let y = Convolution.forward(x.value, weight: conv.weight.value, bias: conv.bias?.value, geometry: conv.geometry,
                                 epilogue: epilogue)
-    return record(bn == nil ? "conv2d_act" : "conv2d_bn", [x] + parameters, y) { _, _ in
+    let name = (bn == nil ? "conv2d_act" : "conv2d_bn") + (residual == nil ? "" : "_add")
+    return record(name, [x] + parameters + (residual.map { [$0] } ?? []), y) { _, _ in
         preconditionFailure("fused convolutions are recorded only when no gradient is wanted")
     }
 }
