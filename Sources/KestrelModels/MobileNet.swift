@@ -61,7 +61,7 @@ public final class InvertedResidual: Module {
     }
 
     public override func forward(_ x: Variable) -> Variable {
-        residual ? x + conv(x) : conv(x)
+        conv.forward(x, residual: residual ? x : nil)
     }
 }
 

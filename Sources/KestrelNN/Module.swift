@@ -161,9 +161,14 @@ public final class Sequential: Module {
     }
 
     /// The layers in turn; a convolution followed by a batch norm and/or a ReLU / ReLU6 runs as one
-    /// ``convBatchNorm(_:_:_:activation:)`` or ``convActivation(_:_:activation:)``, which fold them into the
-    /// convolution in inference.
-    public override func forward(_ x: Variable) -> Variable {
+    /// ``convBatchNorm(_:_:_:activation:residual:)`` or ``convActivation(_:_:activation:)``, which fold them into
+    /// the convolution in inference.
+    public override func forward(_ x: Variable) -> Variable { forward(x, residual: nil) }
+
+    /// `forward(x) + residual` (the output's shape). When the sequence ends in a convolution and a batch norm
+    /// (no activation after them: MobileNet V2's inverted residuals), the sum is folded into that convolution in
+    /// inference.
+    public func forward(_ x: Variable, residual: Variable?) -> Variable {
         func fusable(_ i: Int) -> Activation.Kind? {
             guard i < layers.count, let kind = (layers[i] as? Activation)?.kind else { return nil }
             switch kind {
@@ -175,9 +180,12 @@ public final class Sequential: Module {
         while i < layers.count {
             if let conv = layers[i] as? Conv2D {
                 if i + 1 < layers.count, let bn = layers[i + 1] as? BatchNorm2D {
-                    let act = fusable(i + 2)
+                    let act = fusable(i + 2), next = i + (act == nil ? 2 : 3)
+                    if next == layers.count, act == nil, let residual {
+                        return convBatchNorm(h, conv, bn, residual: residual)
+                    }
                     h = convBatchNorm(h, conv, bn, activation: act)
-                    i += act == nil ? 2 : 3
+                    i = next
                     continue
                 }
                 if let act = fusable(i + 1) {
@@ -189,6 +197,6 @@ public final class Sequential: Module {
             h = layers[i](h)
             i += 1
         }
-        return h
+        return residual.map { h + $0 } ?? h
     }
 }

@@ -34,6 +34,40 @@ import _KestrelTestSupport
         }
     }
 
+    @Test(arguments: [(8, 40, 1, false), (16, 32, 2, true)])
+    func residualFoldsIntoTheConvolutionInInference(_ cin: Int, _ cout: Int, _ groups: Int, _ bias: Bool) {
+        // act(bn(conv(x)) + r), a ResNet block's end: fused in inference, the ops in turn when a gradient is
+        // wanted (then the gradient reaches the residual too).
+        let (conv, bn) = layers(cin: cin, cout: cout, groups: groups, bias: bias, seed: 55)
+        let x = Variable(Tensor.random([2, cin, 9, 7], seed: 56))
+        let r = Variable(Tensor.random([2, cout, 9, 7], seed: 57), requiresGrad: true)
+        for activation in [nil, Activation.Kind.relu, .relu6] {
+            let sum = bn(conv(x)) + r
+            let unfused = (activation.map { Activation($0)(sum) } ?? sum).value
+            let fused = GradMode.withoutGradients { convBatchNorm(x, conv, bn, activation: activation, residual: r) }.value
+            let check = closeness(fused.scalars, unfused.scalars.map(Double.init), atol: 1e-5, rtol: 1e-5)
+            #expect(check.ok, "\(String(describing: activation)): \(check.message)")
+            let traced = convBatchNorm(x, conv, bn, activation: activation, residual: r)
+            #expect(closeness(traced.value.scalars, unfused.scalars.map(Double.init), atol: 1e-5, rtol: 1e-5).ok)
+            r.grad = nil
+            traced.sum().backward()
+            #expect(r.grad != nil, "\(String(describing: activation)): no gradient for the residual")
+        }
+    }
+
+    @Test func sequentialAddsAResidualToItsOutput() {
+        // Ending in conv → batch norm (MobileNet V2's projection): folded into the convolution in inference.
+        // Ending in an activation: added after it, as `forward(x) + residual`.
+        let (conv, bn) = layers(cin: 8, cout: 8, groups: 1, bias: false, seed: 90)
+        let x = Variable(Tensor.random([2, 8, 6, 6], seed: 91))
+        for seq in [Sequential(conv, bn), Sequential(conv, bn, Activation(.relu6))] {
+            seq.eval()
+            let want = (seq(x) + x).value
+            let got = GradMode.withoutGradients { seq.forward(x, residual: x) }.value
+            #expect(closeness(got.scalars, want.scalars.map(Double.init), atol: 1e-5, rtol: 1e-5).ok)
+        }
+    }
+
     @Test func sequentialFusesConvBatchNormActivationInInference() {
         let (conv, bn) = layers(cin: 8, cout: 16, groups: 1, bias: false, seed: 60)
         let seq = Sequential(conv, bn, Activation(.relu6), Activation(.sigmoid))
