@@ -6,12 +6,12 @@
 // phase plane (c, ki·d mod s, kj·d mod s) shifted by (ki·d / s) rows and kj·d / s columns. Stride-1 "same"
 // convolutions need no layout (kk_weight_grad_dense): within an image's plane each tap already is a constant
 // shift, and the lanes it carries out of the image are masked off. The sum is then vectorised over positions:
-// the register tile is 4 output channels × 6 taps (24 accumulators), and each step
-// loads 16 positions of the 4 dy rows and of the 6 shifted input rows (10 loads, 24 FMAs, no broadcasts), where
-// the GEMM over an im2col matrix spends narrow layers' time packing and a broadcast kernel is capped by its
-// broadcasts. Each lane sums its positions in order in chains of at most 32 steps (512 positions), which are
-// added to the totals in order; the 16 lanes are added at the end. Threads split tiles, never positions, so
-// results do not depend on the thread count.
+// the register tile is 4 output channels × 6 taps (24 accumulators), and each step loads 16 positions of the 4
+// dy rows and of the 6 shifted input rows (10 loads, 24 FMAs, no broadcasts), where the GEMM over an im2col
+// matrix spends narrow layers' time packing and a broadcast kernel is capped by its broadcasts. Each lane sums
+// its positions in order in chains of at most 32 steps (512 positions), which are added to the totals in order;
+// the 16 lanes are added at the end. Threads split tiles, never positions, so results do not depend on the
+// thread count.
 #include <string.h>
 
 #include "kestrel_kernels.h"

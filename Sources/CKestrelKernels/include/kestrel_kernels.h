@@ -199,10 +199,10 @@ int kk_conv_pointwise(const KKPointwiseConv *cv, KKISA isa, long task0, long tas
 
 /// The weight gradient of a convolution (one group) as correlations on a grid, by a direct AVX-512 kernel (see
 /// weightgrad.c): dw[o][t] = Σ over images and grid positions q of dy[o][q] · x[taps[t] + q].
-/// x: image i at x + i·xImageStride, laid out by kk_phase_planes; taps[t]: tap t's offset in an image (t < ntaps, the dw row length C·kh·kw). dy: image i,
-/// output channel o at dy + i·dyImageStride + o·positions, laid out by kk_grid_rows (positions = oh·wq, zero past
-/// each row's ow outputs). Every x[taps[t] + q] with q < positions must be readable and
-/// finite. dw [cout, ntaps] is written, or added to when `accumulate` is non-zero.
+/// x: image i at x + i·xImageStride, laid out by kk_phase_planes; taps[t]: tap t's offset in an image (t < ntaps,
+/// the dw row length C·kh·kw). dy: image i, output channel o at dy + i·dyImageStride + o·positions, laid out by
+/// kk_grid_rows (positions = oh·wq, zero past each row's ow outputs). Every x[taps[t] + q] with q < positions
+/// must be readable and finite. dw [cout, ntaps] is written, or added to when `accumulate` is non-zero.
 typedef struct {
   const float *x;
   long xImageStride;
