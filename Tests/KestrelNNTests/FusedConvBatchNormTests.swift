@@ -55,6 +55,25 @@ import _KestrelTestSupport
         }
     }
 
+    @Test func trainingResidualIsOneBatchNormOpWithTheSameValues() {
+        // In training, bn(z) + r → ReLU runs as one batch-norm op: the same bits as the batch norm and addReLU in
+        // turn, and the same gradients for x and the residual.
+        let (conv, bn) = layers(cin: 8, cout: 16, groups: 1, bias: false, seed: 95)
+        bn.train()
+        let x = Variable(Tensor.random([3, 8, 7, 9], seed: 96), requiresGrad: true)
+        let r = Variable(Tensor.random([3, 16, 7, 9], seed: 97), requiresGrad: true)
+        let fused = convBatchNorm(x, conv, bn, activation: .relu, residual: r)
+        fused.sum().backward()
+        let (gx, gr) = (x.grad!, r.grad!)
+        x.grad = nil
+        r.grad = nil
+        let separate = addReLU(bn(conv(x)), r)
+        separate.sum().backward()
+        #expect(fused.value.isIdentical(to: separate.value))
+        #expect(closeness(gx.scalars, x.grad!.scalars.map(Double.init), atol: 1e-5, rtol: 1e-5).ok)
+        #expect(gr.isIdentical(to: r.grad!))
+    }
+
     @Test func sequentialAddsAResidualToItsOutput() {
         // Ending in conv → batch norm (MobileNet V2's projection): folded into the convolution in inference.
         // Ending in an activation: added after it, as `forward(x) + residual`.

@@ -228,6 +228,18 @@ import _KestrelTestSupport
             }, reference: { Ref.batchNorm($0[0], $0[1], $0[2], eps: 1e-5).map { Swift.max($0, 0) } }),
                        "batch norm + ReLU (train) \(input.shape)")
         }
+        // With a residual (and the ReLU after the sum): the gate taken from the output, the residual's gradient.
+        for relu in [false, true] {
+            let r = Tensor.random(xWide.shape, seed: seed + 5)
+            expectPass(gradientCheck([xWide, Tensor.random([3], seed: seed + 3), Tensor.random([3], seed: seed + 4), r],
+                                     seed: seed, atol: 3e-4, {
+                batchNormTraining($0[0], gamma: $0[1], beta: $0[2], eps: 1e-5, relu: relu, residual: $0[3]).0
+            }, reference: { t in
+                var y = Ref.batchNorm(t[0], t[1], t[2], eps: 1e-5)
+                for e in 0..<y.data.count { y.data[e] += t[3].data[e] }
+                return relu ? y.map { Swift.max($0, 0) } : y
+            }), "batch norm + residual\(relu ? " + ReLU" : "") (train)")
+        }
         let x2 = Tensor.random([5, 3], seed: seed)
         expectPass(gradientCheck([x2, Tensor.random([3], seed: 8), Tensor.random([3], seed: 9)], seed: seed, atol: 3e-4, {
             batchNormTraining($0[0], gamma: $0[1], beta: $0[2], eps: 1e-5).0

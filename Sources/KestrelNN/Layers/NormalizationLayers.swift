@@ -30,15 +30,17 @@ public final class BatchNorm2D: Module {
 
     public override func forward(_ x: Variable) -> Variable { forward(x, relu: false) }
 
-    /// `relu(bn(x))` when `relu` is set: in training, one op (``batchNormTraining(_:gamma:beta:eps:relu:)``);
-    /// in evaluation, the batch norm then the ReLU.
-    public func forward(_ x: Variable, relu: Bool) -> Variable {
+    /// `relu(bn(x) + residual)` (without `relu`, no ReLU; without a residual, no sum): in training, one op
+    /// (``batchNormTraining(_:gamma:beta:eps:relu:residual:)``); in evaluation, the batch norm then the rest.
+    public func forward(_ x: Variable, relu: Bool, residual: Variable? = nil) -> Variable {
         guard isTraining else {
             let y = batchNormInference(x, gamma: weight.variable, beta: bias.variable, runningMean: runningMean.value,
                                        runningVariance: runningVar.value, eps: eps)
+            if let residual { return relu ? addReLU(y, residual) : y + residual }
             return relu ? y.relu() : y
         }
-        let (y, stats) = batchNormTraining(x, gamma: weight.variable, beta: bias.variable, eps: eps, relu: relu)
+        let (y, stats) = batchNormTraining(x, gamma: weight.variable, beta: bias.variable, eps: eps, relu: relu,
+                                           residual: residual)
         let unbias = stats.count > 1 ? Float(stats.count) / Float(stats.count - 1) : 1
         runningMean.value = runningMean.value * (1 - momentum) + stats.mean * momentum
         runningVar.value = runningVar.value * (1 - momentum) + stats.variance * (momentum * unbias)

@@ -122,9 +122,14 @@ func fusedConv(_ x: Variable, _ conv: Conv2D, _ bn: BatchNorm2D?, _ activation: 
     guard let fusedActivation, !(bn?.isTraining ?? false), !wantsGradient else {
         let z = conv(x)
         if let residual {
-            let y = bn.map { $0(z) } ?? z
-            if case .relu? = activation { return addReLU(y, residual) }
-            return activation.map { Activation($0)(y + residual) } ?? y + residual
+            switch (bn, activation) {
+            case (let bn?, .relu?): return bn.forward(z, relu: true, residual: residual)
+            case (let bn?, nil): return bn.forward(z, relu: false, residual: residual)
+            default:
+                let y = bn.map { $0(z) } ?? z
+                if case .relu? = activation { return addReLU(y, residual) }
+                return activation.map { Activation($0)(y + residual) } ?? y + residual
+            }
         }
         if let bn, case .relu? = activation { return bn.forward(z, relu: true) }
         let y = bn.map { $0(z) } ?? z

@@ -19,8 +19,12 @@ public struct BatchStatistics {
 ///
 /// Each output is `x·a + b` with the per-channel `a = γ/√(var + eps)`, `b = β − mean·a`. The backward keeps x,
 /// not x̂: it recomputes `x − mean` (and the ReLU's gate, `x·a + b > 0`, by the same expression as the forward).
+///
+/// With `residual` (x's shape), `act(bn(x) + residual)` as one op — a ResNet block's end in training: the
+/// normalised output is never written, and the sum and ReLU take no pass of their own. Its backward gates dy by
+/// the output (`y > 0`), which is also the residual's gradient.
 public func batchNormTraining(_ x: Variable, gamma: Variable, beta: Variable, eps: Float,
-                              relu: Bool = false) -> (Variable, BatchStatistics) {
+                              relu: Bool = false, residual: Variable? = nil) -> (Variable, BatchStatistics) {
     let xv = x.value
     let (n, c) = (xv.shape[0], xv.shape[1])
     let l = xv.count / Swift.max(n * c, 1)
@@ -58,20 +62,32 @@ public func batchNormTraining(_ x: Variable, gamma: Variable, beta: Variable, ep
     let (gv, bv) = (gamma.value.scalars, beta.value.scalars)
     let scale = (0..<c).map { gv[$0] * invStd[$0] }
     let shift = (0..<c).map { bv[$0] - mean[$0] * scale[$0] }
+    if let r = residual { precondition(r.shape == x.shape, "residual \(r.shape) for batch norm of \(x.shape)") }
+    let rv = residual?.value ?? xv, hasResidual = residual != nil  // rv is read only with a residual
     let y = Tensor.byPlanes(xv.shape, planes: n * c, planeSize: l) { plane, out in
         let (a, b) = (scale[plane % c], shift[plane % c])
         xv.withUnsafeBufferPointer { px in
-            let src = px.baseAddress! + plane * l
-            if relu {
-                for i in 0..<l { let v = src[i] * a + b; out[i] = v > 0 ? v : 0 }
-            } else {
-                for i in 0..<l { out[i] = src[i] * a + b }
+            rv.withUnsafeBufferPointer { pr in
+                let src = px.baseAddress! + plane * l, add = pr.baseAddress! + plane * l
+                switch (relu, hasResidual) {
+                case (true, false): for i in 0..<l { let v = src[i] * a + b; out[i] = v > 0 ? v : 0 }
+                case (false, false): for i in 0..<l { out[i] = src[i] * a + b }
+                case (true, true): for i in 0..<l { let v = (src[i] * a + b) + add[i]; out[i] = v > 0 ? v : 0 }
+                case (false, true): for i in 0..<l { out[i] = (src[i] * a + b) + add[i] }
+                }
             }
         }
     }
     let stats = BatchStatistics(mean: Tensor(shape: [c], scalars: mean), variance: Tensor(shape: [c], scalars: variance),
                                 count: m)
-    let out = record(relu ? "batch_norm_relu" : "batch_norm", [x, gamma, beta], y) { gy, needs in
+    let name = "batch_norm" + (residual == nil ? "" : "_add") + (relu ? "_relu" : "")
+    let out = record(name, [x, gamma, beta] + (residual.map { [$0] } ?? []), y) { dy, needs in
+        // With a residual, the ReLU's gate is the output's sign: dy gated once, then the plain batch norm's
+        // backward; that gated dy is the residual's gradient too.
+        let gy = hasResidual && relu
+            ? Tensor.elementwise(dy, y) { g, ys, d, r in for i in r { let gv = g[i]; d[i] = ys[i] > 0 ? gv : 0 } }
+            : dy
+        let relu = relu && !hasResidual
         // Per channel: Σg and Σg·(x − mean), g = dy gated by the ReLU when there is one.
         var sums = [Double](repeating: 0, count: 2 * c)
         gy.withUnsafeBufferPointer { pg in
@@ -123,6 +139,7 @@ public func batchNormTraining(_ x: Variable, gamma: Variable, beta: Variable, ep
             }
         } : nil
         return [dx, needs[1] ? Tensor(shape: [c], scalars: dGamma) : nil, needs[2] ? Tensor(shape: [c], scalars: dBeta) : nil]
+            + (hasResidual ? [needs[3] ? gy : nil] : [])
     }
     return (out, stats)
 }
