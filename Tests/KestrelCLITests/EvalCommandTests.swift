@@ -141,7 +141,11 @@ import _KestrelTestSupport
         // The measurement, then one object per op.
         #expect(rows.first?["work"] as? String == "resnet20 training step")
         let ops = rows.dropFirst().compactMap { $0["op"] as? String }
-        #expect(ops.contains("conv2d") && ops.contains("batch_norm") && ops.contains("other"))
+        // ResNet-20: conv → BN → ReLU, and each block's BN → + shortcut → ReLU, as single ops.
+        #expect(ops.contains("conv2d") && ops.contains("batch_norm_relu") && ops.contains("batch_norm_add_relu")
+            && ops.contains("other"))
+        let blockEnds = try #require(rows.first { $0["op"] as? String == "batch_norm_add_relu" })
+        #expect(blockEnds["calls"] as? Int == 9)
         let conv = try #require(rows.first { $0["op"] as? String == "conv2d" })
         #expect(conv["calls"] as? Int == 19 && (conv["backward_ms"] as? Double ?? 0) > 0)
     }
