@@ -88,6 +88,20 @@ KK_ROWS_DISPATCH(kk_grid_rows, (const float *dy, long planes, long oh, long ow, 
 #define WG_FULL(ptr) _mm512_loadu_ps(ptr)
 #define WG_TAIL(ptr) _mm512_maskz_loadu_ps(tail, ptr)
 
+/// A tile's totals, each lane's sums added up, into dw[o0 ..< o0 + 4][t0 ..< t0 + 6] (those that exist): written,
+/// or added to when `accumulate` is non-zero.
+__attribute__((target("avx512f"))) static inline void wg_store(float total[WG_OUT][WG_TAPS][16], long o0, long t0,
+                                                              long cout, long ntaps, float *dw, int accumulate) {
+  const long outs = cout - o0 < WG_OUT ? cout - o0 : WG_OUT, taps = ntaps - t0 < WG_TAPS ? ntaps - t0 : WG_TAPS;
+  for (long o = 0; o < outs; o++) {
+    float *dst = dw + (o0 + o) * ntaps + t0;
+    for (long t = 0; t < taps; t++) {
+      const float sum = _mm512_reduce_add_ps(_mm512_load_ps(total[o][t]));
+      dst[t] = accumulate ? dst[t] + sum : sum;
+    }
+  }
+}
+
 /// One tile: output channels o0 ..< o0 + 4 × taps t0 ..< t0 + 6. Rows past cout and taps past ntaps repeat the
 /// last one; their sums are not written.
 __attribute__((target("avx512f"))) static void wg_tile(const KKWeightGradGrid *g, long o0, long t0) {
@@ -124,14 +138,7 @@ __attribute__((target("avx512f"))) static void wg_tile(const KKWeightGradGrid *g
     }
   }
   WG_ALL(WG_FLUSH)
-  const long outs = g->cout - o0 < WG_OUT ? g->cout - o0 : WG_OUT, taps = g->ntaps - t0 < WG_TAPS ? g->ntaps - t0 : WG_TAPS;
-  for (long o = 0; o < outs; o++) {
-    float *dst = g->dw + (o0 + o) * g->ntaps + t0;
-    for (long t = 0; t < taps; t++) {
-      const float sum = _mm512_reduce_add_ps(_mm512_load_ps(total[o][t]));
-      dst[t] = g->accumulate ? dst[t] + sum : sum;
-    }
-  }
+  wg_store(total, o0, t0, g->cout, g->ntaps, g->dw, g->accumulate);
 }
 
 /// One tile of kk_weight_grad_dense: as wg_tile, over each image's own positions in steps of 16, every load
@@ -166,14 +173,7 @@ __attribute__((target("avx512f"))) static void wg_dense_tile(const KKWeightGradD
     }
   }
   WG_ALL(WG_FLUSH)
-  const long outs = g->cout - o0 < WG_OUT ? g->cout - o0 : WG_OUT, taps = g->ntaps - t0 < WG_TAPS ? g->ntaps - t0 : WG_TAPS;
-  for (long o = 0; o < outs; o++) {
-    float *dst = g->dw + (o0 + o) * g->ntaps + t0;
-    for (long t = 0; t < taps; t++) {
-      const float sum = _mm512_reduce_add_ps(_mm512_load_ps(total[o][t]));
-      dst[t] = g->accumulate ? dst[t] + sum : sum;
-    }
-  }
+  wg_store(total, o0, t0, g->cout, g->ntaps, g->dw, g->accumulate);
 }
 
 __attribute__((target("avx512f"))) static void wg_dense_tiles_avx512(const KKWeightGradDense *g, long tile0,
